@@ -1,0 +1,25 @@
+"""gnnrl_lite: the small, copyable package behind *Reinforcement Learning with Graph Neural Networks*.
+
+Modules, one idea each, with dependencies flowing one way
+(``checks`` <- ``graphs`` <- ``nn`` <- ``distributions`` <- ``policies`` <- ``algos``):
+
+- :mod:`gnnrl_lite.experiments`: seeding, the CI/full mode switch, timers, result files, claim tables.
+- :mod:`gnnrl_lite.checks`: input validation shared by every module.
+- :mod:`gnnrl_lite.graphs`: ``gymnasium.spaces.Graph`` <-> ``DGLGraph``, batching, action masks.
+- :mod:`gnnrl_lite.nn`: MLPs, message passing (MPNN, gated MPNN) and readouts on DGL.
+- :mod:`gnnrl_lite.distributions`: masked categorical distributions over variable action sets.
+- :mod:`gnnrl_lite.policies`: actor-critic modules (MLP, GNN node-scoring) for PPO.
+- :mod:`gnnrl_lite.algos.ppo`: PPO with GAE for vectorised Gymnasium environments.
+- :mod:`gnnrl_lite.supervised`: a full-batch node-classification loop (Chapter 1).
+- :mod:`gnnrl_lite.plotting`: learning curves with standard-error bands.
+- :mod:`gnnrl_lite.envs`: small environments used in the book and its tests.
+"""
+
+import os as _os
+
+# DGL prints a warning and writes ~/.dgl/config.json when no backend is chosen; we only use PyTorch.
+_os.environ.setdefault("DGLBACKEND", "pytorch")
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,35 @@
+"""Environments used in the book, all following the Gymnasium API, plus vector-env construction.
+
+- :class:`gnnrl_lite.envs.toy.PickMaxNodeEnv`: pick the node with the largest value (a graph
+  observation with a node action mask; the smoke test for GNN policies with PPO).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gymnasium as gym
+
+from .toy import PickMaxNodeEnv
+
+__all__ = ["make_vec_env", "PickMaxNodeEnv"]
+
+
+def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
+    """Make ``num_envs`` copies of an env in a ``SyncVectorEnv`` with same-step autoreset.
+
+    ``env_fn`` is a zero-argument callable returning an env, or a registered id (then ``kwargs``
+    go to :func:`gymnasium.make`). Same-step autoreset returns the first observation of the next
+    episode right away and puts the last one in ``info["final_obs"]``, which PPO needs to
+    bootstrap values at time limits.
+    """
+    if isinstance(env_fn, str):
+        env_id = env_fn
+        env_fn = lambda: gym.make(env_id, **kwargs)  # noqa: E731
+    elif kwargs:
+        raise TypeError("keyword arguments are only accepted with an env id string")
+    if not callable(env_fn):
+        raise TypeError(f"env_fn must be a callable or an env id; got {type(env_fn).__name__}")
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be at least 1; got {num_envs}")
+    return gym.vector.SyncVectorEnv([env_fn for _ in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)

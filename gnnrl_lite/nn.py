@@ -1,0 +1,265 @@
+r"""Neural-network building blocks on DGL: MLPs, message passing and readouts.
+
+The message-passing neural network (MPNN) of Gilmer et al. (2017) updates every node from its
+incoming messages:
+
+.. math::
+
+    m_{uv} &= \phi_e\big(h_u, h_v, e_{uv}\big) \\
+    m_v &= \bigoplus_{u \in \mathcal{N}(v)} m_{uv} \\
+    h_v' &= \phi_h\big(h_v, m_v\big)
+
+where :math:`h_v` is node :math:`v`'s state, :math:`e_{uv}` the feature of edge :math:`u \to v`,
+:math:`\bigoplus` a permutation-invariant aggregation (sum, mean or max) and :math:`\phi_e,\phi_h`
+MLPs. Because :math:`\bigoplus` ignores the order of neighbours and the same :math:`\phi` is
+applied at every node, an MPNN is permutation-equivariant and runs on graphs of any size.
+
+To reuse: copy this file, ``graphs.py`` and ``checks.py``; needs torch, dgl.
+Derived in Chapter 1, section "Message passing by hand".
+
+References
+----------
+Gilmer et al., *Neural Message Passing for Quantum Chemistry*, ICML 2017.
+Li et al., *Gated Graph Sequence Neural Networks*, ICLR 2016.
+Battaglia et al., *Relational inductive biases, deep learning, and graph networks*, 2018.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+import dgl
+import dgl.function as fn
+
+from .checks import check_choice, check_finite
+
+__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "GatedMPNN", "Readout", "readout"]
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "silu": nn.SiLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+AGGREGATIONS = ("sum", "mean", "max")
+
+
+def get_activation(name: str) -> nn.Module:
+    """Return a fresh activation module by name (one of :data:`ACTIVATIONS`).
+
+    Raises ``ValueError`` naming the allowed values for an unknown name.
+
+    Examples
+    --------
+    >>> get_activation("tanh")
+    Tanh()
+    """
+    check_choice(name, ACTIVATIONS, "activation")
+    return ACTIVATIONS[name]()
+
+
+class MLP(nn.Sequential):
+    r"""A multilayer perceptron :math:`\sigma(W_L \cdots \sigma(W_1 x + b_1) \cdots + b_L)`.
+
+    Parameters
+    ----------
+    in_dim : int
+        Input size :math:`D_{in}`.
+    hidden : sequence of int
+        Hidden layer sizes; ``()`` gives a single linear layer.
+    out_dim : int
+        Output size :math:`D_{out}`.
+    activation : str
+        Activation after every hidden layer (see :func:`get_activation`).
+    output_activation : str
+        Activation after the last layer (``"identity"`` for none).
+
+    Shapes: input ``(..., D_in)``, output ``(..., D_out)``.
+
+    Examples
+    --------
+    >>> MLP(4, (8,), 2)(torch.zeros(5, 4)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "relu", output_activation: str = "identity"):
+        get_activation(activation), get_activation(output_activation)  # validate names early
+        dims = [in_dim, *hidden, out_dim]
+        layers: list[nn.Module] = []
+        for i in range(len(dims) - 1):
+            layers.append(nn.Linear(dims[i], dims[i + 1]))
+            layers.append(get_activation(activation if i < len(dims) - 2 else output_activation))
+        super().__init__(*layers)
+        self.in_dim, self.out_dim = in_dim, out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.in_dim:
+            raise ValueError(f"MLP expects inputs with last dimension {self.in_dim}; got shape {tuple(x.shape)}")
+        return super().forward(x)
+
+
+def _check_graph_input(g: dgl.DGLGraph, feat: torch.Tensor, in_dim: int, where: str) -> None:
+    if g.num_nodes() == 0:
+        raise ValueError(f"{where}: graph has zero nodes")
+    if feat.ndim != 2 or feat.shape[0] != g.num_nodes() or feat.shape[1] != in_dim:
+        raise ValueError(f"{where}: node features must have shape ({g.num_nodes()}, {in_dim}); got {tuple(feat.shape)}")
+
+
+class MPNNLayer(nn.Module):
+    r"""One round of message passing (Gilmer et al., 2017).
+
+    .. math::
+
+        m_{uv} = \phi_e\big([h_u \,\|\, h_v \,\|\, e_{uv}]\big), \qquad
+        m_v = \bigoplus_{u \in \mathcal{N}(v)} m_{uv}, \qquad
+        h_v' = \phi_h\big([h_v \,\|\, m_v]\big)
+
+    where :math:`\|` is concatenation. A node without incoming edges receives :math:`m_v = 0`.
+
+    Parameters
+    ----------
+    in_dim : int
+        Size of :math:`h_v`, :math:`D_{in}`.
+    out_dim : int
+        Size of :math:`h_v'`, :math:`D_{out}`.
+    edge_dim : int
+        Size of :math:`e_{uv}` (``0``: no edge features).
+    hidden : int
+        Size of the message :math:`m_{uv}` and of the MLPs' hidden layer.
+    aggregation : str
+        :math:`\bigoplus`, one of ``"sum"``, ``"mean"``, ``"max"``.
+    activation : str
+        Activation inside :math:`\phi_e` and :math:`\phi_h`.
+
+    Shapes: ``forward(g, h, e=None)`` takes ``h`` of shape ``(N, D_in)`` and ``e`` of shape
+    ``(E, D_e)``; returns ``(N, D_out)``.
+
+    Examples
+    --------
+    >>> g = dgl.graph(([0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]))
+    >>> MPNNLayer(3, 4)(g, torch.ones(6, 3)).shape
+    torch.Size([6, 4])
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, edge_dim: int = 0, hidden: int = 64, aggregation: str = "sum", activation: str = "relu"):
+        super().__init__()
+        self.aggregation = check_choice(aggregation, AGGREGATIONS, "aggregation")
+        self.in_dim, self.out_dim, self.edge_dim, self.hidden = in_dim, out_dim, edge_dim, hidden
+        self.phi_e = MLP(2 * in_dim + edge_dim, (hidden,), hidden, activation, activation)  # \phi_e
+        self.phi_h = MLP(in_dim + hidden, (hidden,), out_dim, activation)  # \phi_h
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}, edge_dim={self.edge_dim}, aggregation={self.aggregation!r}"
+
+    def forward(self, g: dgl.DGLGraph, h: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+        _check_graph_input(g, h, self.in_dim, "MPNNLayer")
+        if self.edge_dim and (e is None or tuple(e.shape) != (g.num_edges(), self.edge_dim)):
+            got = None if e is None else tuple(e.shape)
+            raise ValueError(f"MPNNLayer: edge features must have shape ({g.num_edges()}, {self.edge_dim}); got {got}")
+        with g.local_scope():
+            g.ndata["h"] = h
+            if self.edge_dim:
+                g.edata["e"] = e
+
+            def message(edges):
+                parts = [edges.src["h"], edges.dst["h"]] + ([edges.data["e"]] if self.edge_dim else [])
+                return {"m": self.phi_e(torch.cat(parts, dim=-1))}  # m_uv: (E, hidden)
+
+            g.update_all(message, getattr(fn, self.aggregation)("m", "m_v"))
+            m_v = g.ndata["m_v"] if "m_v" in g.ndata else h.new_zeros(g.num_nodes(), self.hidden)  # (N, hidden)
+            return self.phi_h(torch.cat([h, m_v], dim=-1))  # h_v': (N, D_out)
+
+
+class GatedMPNN(nn.Module):
+    r"""Gated message passing: ``steps`` rounds with tied weights and a GRU update (Li et al., 2016).
+
+    .. math::
+
+        m_v^{t} = \bigoplus_{u \in \mathcal{N}(v)} \phi_m\big(h_u^{t}\big), \qquad
+        h_v^{t+1} = \mathrm{GRU}\big(m_v^{t}, h_v^{t}\big), \qquad t = 0, \dots, T-1
+
+    with :math:`h_v^0 = W_{in} x_v` (a linear input projection), the same message MLP
+    :math:`\phi_m` and GRU cell at every step, so information travels :math:`T` hops.
+    This is the propagation model of NerveNet (Wang et al., 2018; Chapter 5).
+
+    Parameters
+    ----------
+    in_dim : int
+        Size of the node input :math:`x_v`.
+    hidden : int
+        Size of :math:`h_v^t`.
+    steps : int
+        Number of propagation steps :math:`T`.
+    aggregation : str
+        :math:`\bigoplus`, one of ``"sum"``, ``"mean"``, ``"max"``.
+    activation : str
+        Activation inside :math:`\phi_m`.
+
+    Shapes: ``forward(g, x)`` takes ``(N, D_in)`` and returns ``(N, hidden)``.
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 64, steps: int = 3, aggregation: str = "mean", activation: str = "tanh"):
+        super().__init__()
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1; got {steps}")
+        self.aggregation = check_choice(aggregation, AGGREGATIONS, "aggregation")
+        self.in_dim, self.hidden, self.steps = in_dim, hidden, steps
+        self.input = nn.Linear(in_dim, hidden)  # W_in
+        self.phi_m = MLP(hidden, (hidden,), hidden, activation, activation)  # \phi_m
+        self.gru = nn.GRUCell(hidden, hidden)  # U
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, hidden={self.hidden}, steps={self.steps}, aggregation={self.aggregation!r}"
+
+    def forward(self, g: dgl.DGLGraph, x: torch.Tensor) -> torch.Tensor:
+        _check_graph_input(g, x, self.in_dim, "GatedMPNN")
+        h = self.input(x)  # h^0: (N, hidden)
+        reduce = getattr(fn, self.aggregation)("m", "m_v")
+        with g.local_scope():
+            for _ in range(self.steps):
+                g.ndata["msg"] = self.phi_m(h)
+                g.update_all(fn.copy_u("msg", "m"), reduce)
+                m_v = g.ndata["m_v"] if "m_v" in g.ndata else torch.zeros_like(h)  # (N, hidden)
+                h = self.gru(m_v, h)  # h^{t+1}
+        return h
+
+
+class Readout(nn.Module):
+    r"""Pool node states into one vector per graph: :math:`z_G = \bigoplus_{v \in G} h_v`.
+
+    ``kind`` is ``"sum"``, ``"mean"`` or ``"max"``. Sum grows with the graph's size; mean and max
+    stay bounded (Chapter 2 measures this). Input ``(N, D)`` for a batch of ``B`` graphs, output ``(B, D)``.
+    """
+
+    def __init__(self, kind: str = "mean"):
+        super().__init__()
+        self.kind = check_choice(kind, AGGREGATIONS, "readout")
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}"
+
+    def forward(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+        return readout(g, h, self.kind)
+
+
+def readout(g: dgl.DGLGraph, h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
+    """Functional form of :class:`Readout`: ``(N, D)`` node states to ``(B, D)`` graph vectors.
+
+    Raises ``ValueError`` for an unknown ``kind``, features whose first dimension is not the number
+    of nodes, or a batch containing a graph with zero nodes (its mean or max is undefined).
+    """
+    check_choice(kind, AGGREGATIONS, "readout")
+    if h.shape[0] != g.num_nodes():
+        raise ValueError(f"readout: node states have {h.shape[0]} rows but the graph has {g.num_nodes()} nodes")
+    if bool((g.batch_num_nodes() == 0).any()):
+        raise ValueError("readout: a graph in the batch has zero nodes; its readout is undefined")
+    check_finite(h, "node states")
+    with g.local_scope():
+        g.ndata["h"] = h
+        return dgl.readout_nodes(g, "h", op=kind)

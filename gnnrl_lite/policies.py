@@ -1,0 +1,150 @@
+r"""Actor-critic modules that PPO can train: ``policy(obs) -> (distribution, value)``.
+
+Every policy in the book follows one small protocol, so :func:`gnnrl_lite.algos.ppo.train` works
+with any of them:
+
+- ``forward(obs)`` returns ``(dist, value)``: ``dist`` has ``sample()``, ``log_prob(a)``,
+  ``entropy()`` and ``mode`` (all per batch row, shape ``(B,)``), and ``value`` has shape ``(B,)``;
+- optionally ``collate(list_of_observations)`` turns raw environment observations into ``obs``
+  (default: :func:`gnnrl_lite.graphs.collate_obs`).
+
+The actor :math:`\pi_\theta(a \mid s)` and critic :math:`V_\phi(s)` use separate networks, as in
+the PPO paper's continuous-control setup and CleanRL.
+
+References
+----------
+Schulman et al., *Proximal Policy Optimization Algorithms*, 2017.
+Huang et al., *The 37 Implementation Details of Proximal Policy Optimization*, ICLR Blog Track 2022.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+from torch.distributions import Categorical, Independent, Normal
+
+import dgl
+
+from .checks import check_finite
+from .distributions import MaskedCategorical
+from .graphs import collate_obs
+from .nn import MLP, GatedMPNN, readout
+
+__all__ = ["layer_init", "MLPActorCritic", "NodeScoreActorCritic"]
+
+
+def layer_init(module: nn.Module, gain: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
+    """Orthogonal weights with ``gain`` and constant bias for every ``nn.Linear`` inside ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.orthogonal_(m.weight, gain)
+            nn.init.constant_(m.bias, bias)
+    return module
+
+
+def _last_linear(mlp: nn.Module) -> nn.Linear:
+    return [m for m in mlp.modules() if isinstance(m, nn.Linear)][-1]
+
+
+class MLPActorCritic(nn.Module):
+    r"""MLP actor and critic on a flat observation of shape ``(B, D)``.
+
+    Discrete action spaces give :math:`\pi(\cdot \mid s) = \mathrm{softmax}(f_\theta(s))`;
+    ``Box`` action spaces give a diagonal Gaussian :math:`\mathcal{N}(\mu_\theta(s), \mathrm{diag}\,\sigma^2)`
+    with a state-independent, learned :math:`\log\sigma` (initialised at 0).
+
+    Parameters
+    ----------
+    obs_dim : int
+        Size :math:`D` of the flat observation.
+    action_space : gymnasium.spaces.Discrete or gymnasium.spaces.Box
+        The (single-environment) action space.
+    hidden : sequence of int
+        Hidden sizes of both networks (CleanRL: ``(64, 64)``).
+    activation : str
+        Hidden activation (``"tanh"`` as in PPO).
+
+    Examples
+    --------
+    >>> pi = MLPActorCritic(4, spaces.Discrete(2))
+    >>> dist, v = pi(torch.zeros(3, 4))
+    >>> dist.sample().shape, v.shape
+    (torch.Size([3]), torch.Size([3]))
+    """
+
+    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: Sequence[int] = (64, 64), activation: str = "tanh"):
+        super().__init__()
+        self.obs_dim = obs_dim
+        if isinstance(action_space, spaces.Discrete):
+            self.continuous, out = False, int(action_space.n)
+        elif isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+            self.continuous, out = True, int(action_space.shape[0])
+            self.log_std = nn.Parameter(torch.zeros(out))
+        else:
+            raise TypeError(f"action_space must be Discrete or a 1-D Box; got {action_space}")
+        self.actor = layer_init(MLP(obs_dim, hidden, out, activation))
+        layer_init(_last_linear(self.actor), gain=0.01)
+        self.critic = layer_init(MLP(obs_dim, hidden, 1, activation))
+        layer_init(_last_linear(self.critic), gain=1.0)
+
+    def forward(self, obs: torch.Tensor):
+        if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
+            raise ValueError(f"observation batch must have shape (B, {self.obs_dim}); got {tuple(obs.shape)}")
+        check_finite(obs, "observation")
+        value = self.critic(obs).squeeze(-1)  # V(s): (B,)
+        out = self.actor(obs)  # (B, A)
+        if self.continuous:
+            dist = Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
+        else:
+            dist = Categorical(logits=out)
+        return dist, value
+
+
+class NodeScoreActorCritic(nn.Module):
+    r"""A GNN policy that picks one node per graph ("nodes as actions"), for any graph size.
+
+    .. math::
+
+        h = \mathrm{GatedMPNN}(G, x), \qquad
+        \pi(v \mid G) = \frac{M_v \exp(w^\top h_v)}{\sum_{u} M_u \exp(w^\top h_u)}, \qquad
+        V(G) = \mathrm{MLP}\Big(\tfrac{1}{|V|}\textstyle\sum_v h_v\Big)
+
+    Observations are ``GraphInstance`` objects whose last node-feature column is the action mask
+    :math:`M` (see :mod:`gnnrl_lite.graphs`); ``collate`` batches them, so one forward pass serves
+    all parallel environments. Actions are node indices local to each graph.
+
+    Parameters
+    ----------
+    node_dim : int
+        Node feature size *without* the mask column.
+    hidden : int
+        Size of :math:`h_v`.
+    steps : int
+        Message-passing steps :math:`T` (the receptive field in hops).
+    """
+
+    def __init__(self, node_dim: int, hidden: int = 32, steps: int = 2):
+        super().__init__()
+        self.node_dim = node_dim
+        self.encoder = GatedMPNN(node_dim, hidden, steps, aggregation="mean")
+        self.score = layer_init(MLP(hidden, (hidden,), 1, "tanh"))  # w^T h_v
+        layer_init(_last_linear(self.score), gain=0.01)
+        self.critic = layer_init(MLP(hidden, (hidden,), 1, "tanh"))
+        layer_init(_last_linear(self.critic), gain=1.0)
+
+    collate = staticmethod(functools.partial(collate_obs, node_mask=True))
+
+    def forward(self, g: dgl.DGLGraph):
+        if not isinstance(g, dgl.DGLGraph):
+            raise TypeError(f"NodeScoreActorCritic expects a (batched) DGLGraph; got {type(g).__name__}")
+        if "mask" not in g.ndata:
+            raise ValueError("graph has no ndata['mask']; collate observations with node_mask=True")
+        h = self.encoder(g, g.ndata["x"])  # (N, hidden)
+        dist = MaskedCategorical.from_graph(self.score(h).squeeze(-1), g.batch_num_nodes(), g.ndata["mask"])
+        value = self.critic(readout(g, h, "mean")).squeeze(-1)  # (B,)
+        return dist, value
