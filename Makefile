@@ -14,7 +14,6 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 --nbval
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export DGLBACKEND := pytorch
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: book test install unit chapter clean

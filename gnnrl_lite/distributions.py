@@ -98,5 +98,5 @@ class MaskedCategorical:
 
     def entropy(self) -> torch.Tensor:
         r""":math:`H = -\sum_a \pi(a) \log \pi(a)` over valid actions, shape ``(B,)``."""
-        # masked_fill (not where) keeps the gradient finite: 0 * -inf would give NaN in the backward pass
+        # zero the masked log-probabilities (-inf) first, so no -inf enters the sum or its gradient
         return -(self.probs * self.log_probs.masked_fill(~self.mask, 0.0)).sum(dim=1)

@@ -158,9 +158,9 @@ class ResultsFile:
         if exists:
             with self.path.open(newline="") as f:
                 header = next(csv.reader(f))
-            missing = set(row) - set(header)
-            if missing:
-                raise ValueError(f"row has columns {sorted(missing)} not in {self.path}'s header {header}")
+            unknown, missing = set(row) - set(header), set(header) - set(row)
+            if unknown or missing:
+                raise ValueError(f"row columns must match {self.path}'s header {header}: unknown {sorted(unknown)}, missing {sorted(missing)}")
         else:
             header = list(row)
         with self.path.open("a", newline="") as f:

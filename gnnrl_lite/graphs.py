@@ -4,18 +4,18 @@ An environment returns a :class:`gymnasium.spaces.GraphInstance` ``(nodes, edges
 a policy wants a (batched) :class:`dgl.DGLGraph`. This module is the bridge, with one set of
 conventions used throughout the book:
 
-======================  ==========================  =============================================
-where                   key / shape                 meaning
-======================  ==========================  =============================================
-``instance.nodes``      ``(N, D_v)`` float          node features :math:`x_v`
-``instance.edges``      ``(E, D_e)`` float          edge features :math:`e_{uv}` (``(E,)`` zeros
-                                                    from a ``Discrete(1)`` space = no features)
-``instance.edge_links`` ``(E, 2)`` int              directed edges ``(u, v)``, sender then receiver
-``g.ndata["x"]``        ``(N, D_v)`` float32        node features
-``g.edata["e"]``        ``(E, D_e)`` float32        edge features (absent without edge features)
-``g.ndata["mask"]``     ``(N,)`` bool               valid node actions (optional, see below)
-``g.edata["mask"]``     ``(E,)`` bool               valid edge actions (optional)
-======================  ==========================  =============================================
+========================  ==========================  =============================================
+where                     key / shape                 meaning
+========================  ==========================  =============================================
+``instance.nodes``        ``(N, D_v)`` float          node features :math:`x_v`
+``instance.edges``        ``(E, D_e)`` float          edge features :math:`e_{uv}`; ``(E,)`` zeros
+                                                      from a ``Discrete(1)`` space mean no features
+``instance.edge_links``   ``(E, 2)`` int              directed edges ``(u, v)``, sender then receiver
+``g.ndata["x"]``          ``(N, D_v)`` float32        node features
+``g.edata["e"]``          ``(E, D_e)`` float32        edge features (absent without edge features)
+``g.ndata["mask"]``       ``(N,)`` bool               valid node actions (optional, see below)
+``g.edata["mask"]``       ``(E,)`` bool               valid edge actions (optional)
+========================  ==========================  =============================================
 
 **Action masks with no fixed maximum size.** When the action is "pick a node" (or an edge,
 or a neighbour of the agent's node), the environment appends one 0/1 column to the node (edge)
@@ -207,13 +207,17 @@ def batch_graphs(instances: Sequence[GraphInstance], *, node_mask: bool = False,
         raise ValueError("cannot batch an empty list of graphs")
     graphs = [to_dgl(inst, node_mask=node_mask, edge_mask=edge_mask) for inst in instances]
     d0 = graphs[0].ndata["x"].shape[1]
-    e0 = graphs[0].edata["e"].shape[1] if "e" in graphs[0].edata else 0
+    first_e = None  # (index, D_e) of the first graph with edges: edgeless graphs carry no edge features to compare
     for i, g in enumerate(graphs):
         if g.ndata["x"].shape[1] != d0:
             raise ValueError(f"node features of graph {i} have size {g.ndata['x'].shape[1]}, graph 0 has {d0}; all graphs in a batch need the same D_v")
+        if g.num_edges() == 0:
+            continue
         ei = g.edata["e"].shape[1] if "e" in g.edata else 0
-        if ei != e0 and g.num_edges() > 0 and graphs[0].num_edges() > 0:
-            raise ValueError(f"edge features of graph {i} have size {ei}, graph 0 has {e0}; all graphs in a batch need the same D_e")
+        if first_e is None:
+            first_e = (i, ei)
+        elif ei != first_e[1]:
+            raise ValueError(f"edge features of graph {i} have size {ei}, graph {first_e[0]} has {first_e[1]}; all graphs in a batch need the same D_e")
     return dgl.batch(graphs)
 
 

@@ -80,6 +80,8 @@ class MLP(nn.Sequential):
     output_activation : str
         Activation after the last layer (``"identity"`` for none).
 
+    Notes
+    -----
     Shapes: input ``(..., D_in)``, output ``(..., D_out)``.
 
     Examples
@@ -137,6 +139,8 @@ class MPNNLayer(nn.Module):
     activation : str
         Activation inside :math:`\phi_e` and :math:`\phi_h`.
 
+    Notes
+    -----
     Shapes: ``forward(g, h, e=None)`` takes ``h`` of shape ``(N, D_in)`` and ``e`` of shape
     ``(E, D_e)``; returns ``(N, D_out)``.
 
@@ -172,7 +176,7 @@ class MPNNLayer(nn.Module):
                 return {"m": self.phi_e(torch.cat(parts, dim=-1))}  # m_uv: (E, hidden)
 
             g.update_all(message, getattr(fn, self.aggregation)("m", "m_v"))
-            m_v = g.ndata["m_v"] if "m_v" in g.ndata else h.new_zeros(g.num_nodes(), self.hidden)  # (N, hidden)
+            m_v = g.ndata["m_v"]  # (N, hidden); DGL gives 0 to nodes without in-edges
             return self.phi_h(torch.cat([h, m_v], dim=-1))  # h_v': (N, D_out)
 
 
@@ -201,6 +205,8 @@ class GatedMPNN(nn.Module):
     activation : str
         Activation inside :math:`\phi_m`.
 
+    Notes
+    -----
     Shapes: ``forward(g, x)`` takes ``(N, D_in)`` and returns ``(N, hidden)``.
     """
 
@@ -225,7 +231,7 @@ class GatedMPNN(nn.Module):
             for _ in range(self.steps):
                 g.ndata["msg"] = self.phi_m(h)
                 g.update_all(fn.copy_u("msg", "m"), reduce)
-                m_v = g.ndata["m_v"] if "m_v" in g.ndata else torch.zeros_like(h)  # (N, hidden)
+                m_v = g.ndata["m_v"]  # (N, hidden); 0 for nodes without in-edges
                 h = self.gru(m_v, h)  # h^{t+1}
         return h
 

@@ -31,6 +31,8 @@ def mean_and_se(curves: Sequence[tuple[Sequence[float], Sequence[float]]], grid:
             raise ValueError(f"curve {i}: x must be non-decreasing")
     if grid is None:
         lo, hi = max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves)
+        if hi < lo:
+            raise ValueError(f"the curves' x ranges do not overlap (common range [{lo}, {hi}]); pass a grid to compare them")
         grid = np.linspace(lo, hi, num) if hi > lo else np.array([hi])
     ys = np.stack([np.interp(grid, x, y) for x, y in curves])  # (K, G)
     se = ys.std(axis=0, ddof=1) / np.sqrt(len(ys)) if len(ys) > 1 else np.zeros(len(grid))

@@ -24,6 +24,8 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> 
     """Fraction of ``mask`` nodes whose arg-max logit equals the label."""
     if logits.shape[0] != labels.shape[0] or mask.shape != labels.shape:
         raise ValueError(f"logits (N, C), labels (N,) and mask (N,) must agree; got {tuple(logits.shape)}, {tuple(labels.shape)}, {tuple(mask.shape)}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a bool tensor; got dtype {mask.dtype}")
     if not bool(mask.any()):
         raise ValueError("mask selects no nodes")
     return (logits[mask].argmax(-1) == labels[mask]).float().mean().item()

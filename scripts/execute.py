@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
     args = parser.parse_args(argv)
     os.environ.setdefault("GNNRL_MODE", "ci")
-    for var, value in {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "DGLBACKEND": "pytorch", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}.items():
+    for var, value in {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "DGLBACKEND": "pytorch", "PYTHONHASHSEED": "0"}.items():
         os.environ.setdefault(var, value)
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)

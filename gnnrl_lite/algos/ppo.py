@@ -67,6 +67,8 @@ from gymnasium import spaces
 from torch import nn
 from tqdm.std import tqdm
 
+import dgl
+
 from ..graphs import collate_obs
 
 __all__ = ["PPOConfig", "PPOResult", "compute_gae", "train", "evaluate", "Evaluator"]
@@ -114,7 +116,7 @@ class PPOConfig:
     def __post_init__(self):
         for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"PPOConfig.{name} must be a positive integer; got {value!r}")
         for name in ("learning_rate", "clip_coef", "max_grad_norm", "adam_eps"):
             if not getattr(self, name) > 0:
@@ -202,22 +204,25 @@ def _check_vec_env(envs, cfg: PPOConfig) -> None:
 
 
 class _Storage:
-    """Rollout observations: stacked tensors for arrays, a flat list for graphs (collated per minibatch)."""
+    """Rollout observations, kept as the policy inputs computed during the rollout (no re-collating).
 
-    def __init__(self, steps: list, collate: Callable):
-        self.collate = collate
-        if isinstance(steps[0], np.ndarray):
-            stacked = np.stack(steps)  # (T, N, ...)
-            self.tensor = collate(stacked.reshape((-1,) + stacked.shape[2:]))
-            self.items = None
+    Tensors ``(N, ...)`` per step are stacked to ``(T * N, ...)``; batched ``DGLGraph`` s are
+    unbatched once into ``T * N`` graphs and re-batched per minibatch. Index ``t * N + n`` is
+    environment ``n`` at step ``t``, matching ``reshape(-1)`` of a ``(T, N)`` tensor.
+    """
+
+    def __init__(self, steps: list):
+        if isinstance(steps[0], torch.Tensor):
+            self.tensor, self.graphs = torch.cat(steps), None
+        elif isinstance(steps[0], dgl.DGLGraph):
+            self.tensor, self.graphs = None, [g for step in steps for g in dgl.unbatch(step)]
         else:
-            self.tensor = None
-            self.items = [o for step in steps for o in step]  # index t * N + n
+            raise TypeError(f"policy inputs must be tensors or DGLGraphs; collate returned {type(steps[0]).__name__}")
 
     def take(self, idx: np.ndarray):
         if self.tensor is not None:
             return self.tensor[torch.as_tensor(idx)]
-        return self.collate([self.items[i] for i in idx])
+        return dgl.batch([self.graphs[i] for i in idx])
 
 
 def train(
@@ -275,9 +280,10 @@ def train(
 
         # ---- rollout: one batched forward pass for all environments per step ----
         for _ in range(T):
-            obs_steps.append(obs)
+            policy_input = collate(obs)
+            obs_steps.append(policy_input)
             with torch.no_grad():
-                dist, value = policy(collate(obs))
+                dist, value = policy(policy_input)
                 action = dist.sample()
                 logprob = dist.log_prob(action)
             env_action = action.cpu().numpy()
@@ -293,7 +299,7 @@ def train(
                 with torch.no_grad():
                     _, v_final = policy(collate([info["final_obs"][i] for i in idx]))
                 reward = reward.copy()
-                reward[idx] += cfg.gamma * v_final.cpu().numpy()
+                reward[idx] += cfg.gamma * v_final.detach().cpu().numpy()
             done = np.asarray(terminated) | np.asarray(truncated)
             for i in np.flatnonzero(done):
                 finished.append({"global_step": global_step + N, "return": float(ep_return[i]), "length": int(ep_length[i])})
@@ -311,7 +317,7 @@ def train(
         advantages, returns = compute_gae(rewards_t, values_t, dones_t, last_value, cfg.gamma, cfg.gae_lambda)
 
         # ---- flatten (T, N) -> (T*N,) ----
-        storage = _Storage(obs_steps, collate)
+        storage = _Storage(obs_steps)
         b_actions = torch.stack(actions).reshape((T * N,) + actions[0].shape[1:])
         b_logprobs, b_adv, b_returns, b_values = (x.reshape(-1) for x in (torch.stack(logprobs), advantages, returns, values_t))
 

@@ -1,0 +1,132 @@
+"""Tests for gnnrl_lite.policies: output shapes, initialisation, masks and input checks of the actor-critics."""
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from gymnasium.spaces import GraphInstance
+from torch import nn
+from torch.distributions import Categorical
+
+import dgl
+
+from gnnrl_lite.envs import PickMaxNodeEnv
+from gnnrl_lite.graphs import with_mask_column
+from gnnrl_lite.policies import MLPActorCritic, NodeScoreActorCritic, layer_init
+
+
+@pytest.mark.parametrize("gain, bias", [(np.sqrt(2), 0.0), (0.01, 0.5)])
+def test_layer_init_orthogonal_weights_constant_bias(gain, bias):
+    """layer_init makes every Linear weight orthogonal with the given gain (W W^T = gain^2 I) and bias constant."""
+    mod = layer_init(nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 3)), gain=gain, bias=bias)
+    for lin in (mod[0], mod[2]):
+        w = lin.weight.detach()
+        torch.testing.assert_close(w @ w.T, gain**2 * torch.eye(w.shape[0]), atol=1e-5, rtol=1e-5, msg="weights must be orthogonal times gain")
+        assert bool((lin.bias == bias).all()), "biases must equal the given constant"
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_mlp_actor_critic_discrete_shapes(batch):
+    """Discrete MLPActorCritic gives a Categorical over n actions, (B,) samples/log-probs/entropies and (B,) values."""
+    pi = MLPActorCritic(4, spaces.Discrete(3), hidden=(8, 8))
+    dist, value = pi(torch.randn(batch, 4))
+    assert isinstance(dist, Categorical) and dist.logits.shape == (batch, 3), "discrete policy must be a (B, n) Categorical"
+    a = dist.sample()
+    assert a.shape == (batch,) and dist.log_prob(a).shape == (batch,) and dist.entropy().shape == (batch,), "per-row (B,) outputs"
+    assert value.shape == (batch,), "value must have shape (B,)"
+    assert not pi.continuous and not hasattr(pi, "log_std"), "discrete policy must have no log_std"
+    torch.testing.assert_close(dist.probs, torch.full((batch, 3), 1 / 3), atol=0.05, rtol=0, msg="gain-0.01 actor head must start near uniform")
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_mlp_actor_critic_continuous_shapes_and_log_std_init(batch):
+    """Box MLPActorCritic gives (B, A) actions, (B,) log-probs/values, and log_std starts at 0 (sigma = 1)."""
+    pi = MLPActorCritic(3, spaces.Box(-1.0, 1.0, shape=(2,)), hidden=(8,))
+    assert pi.continuous and isinstance(pi.log_std, nn.Parameter), "Box policy must have a learned log_std parameter"
+    assert torch.equal(pi.log_std.detach(), torch.zeros(2)), "log_std must start at 0"
+    dist, value = pi(torch.randn(batch, 3))
+    a = dist.sample()
+    assert a.shape == (batch, 2), "continuous actions must have shape (B, A)"
+    assert dist.log_prob(a).shape == (batch,) and dist.entropy().shape == (batch,) and value.shape == (batch,), "per-row (B,) outputs"
+    torch.testing.assert_close(dist.base_dist.scale, torch.ones(batch, 2), msg="initial standard deviation must be 1")
+    assert dist.mode.shape == (batch, 2), "mode must have shape (B, A)"
+
+
+def test_mlp_actor_critic_rejects_unsupported_action_space():
+    """MLPActorCritic raises TypeError for action spaces other than Discrete or a 1-D Box."""
+    with pytest.raises(TypeError, match="action_space must be Discrete or a 1-D Box"):
+        MLPActorCritic(3, spaces.Box(-1, 1, shape=(2, 2)))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_mlp_actor_critic_rejects_non_finite_observations(bad):
+    """MLPActorCritic.forward raises ValueError naming 'observation' and the index of a NaN/inf entry."""
+    obs = torch.zeros(2, 4)
+    obs[1, 3] = bad
+    with pytest.raises(ValueError, match=r"observation contains NaN or infinite values \(first at index \(1, 3\)"):
+        MLPActorCritic(4, spaces.Discrete(2))(obs)
+
+
+def test_mlp_actor_critic_rejects_wrong_observation_shape():
+    """MLPActorCritic.forward raises ValueError naming the expected (B, D) shape."""
+    with pytest.raises(ValueError, match=r"observation batch must have shape \(B, 4\); got \(4,\)"):
+        MLPActorCritic(4, spaces.Discrete(2))(torch.zeros(4))
+
+
+def _env_batch(n_graphs=6, seed=0):
+    env = PickMaxNodeEnv(min_nodes=2, max_nodes=7, p_masked=0.5)
+    return [env.reset(seed=seed + k)[0] for k in range(n_graphs)]
+
+
+def test_node_score_actor_critic_puts_no_probability_on_masked_nodes():
+    """NodeScoreActorCritic gives zero probability to masked and padding nodes, never samples them, and (B,) values."""
+    obs = _env_batch()
+    pi = NodeScoreActorCritic(node_dim=1, hidden=8, steps=2)
+    g = pi.collate(obs)
+    dist, value = pi(g)
+    sizes = [o.nodes.shape[0] for o in obs]
+    assert value.shape == (len(obs),), "value must have shape (B,)"
+    assert dist.probs.shape == (len(obs), max(sizes)), "probs must be (B, N_max)"
+    for b, o in enumerate(obs):
+        valid = torch.zeros(max(sizes), dtype=torch.bool)
+        valid[: sizes[b]] = torch.as_tensor(o.nodes[:, -1] == 1)
+        assert bool((dist.probs[b, ~valid] == 0).all()), f"graph {b}: masked/padding nodes must have probability 0"
+        torch.testing.assert_close(dist.probs[b].sum(), torch.tensor(1.0), msg="probabilities must sum to 1 per graph")
+    rows = torch.arange(len(obs)).repeat(300)
+    draws = torch.multinomial(dist.probs[rows], 1).squeeze(1)
+    assert bool(dist.mask[rows, draws].all()), "sampled nodes must always be valid"
+    a = dist.sample()
+    assert dist.log_prob(a).shape == (len(obs),) and bool(torch.isfinite(dist.entropy()).all()), "log_prob/entropy finite, shape (B,)"
+
+
+def test_node_score_actor_critic_is_permutation_equivariant():
+    """Relabelling a graph's nodes permutes NodeScoreActorCritic's node probabilities and keeps its value."""
+    obs = _env_batch(1, seed=3)[0]
+    n = obs.nodes.shape[0]
+    perm = np.random.default_rng(0).permutation(n)
+    inv = np.argsort(perm)
+    permuted = GraphInstance(obs.nodes[perm], obs.edges, inv[obs.edge_links])
+    pi = NodeScoreActorCritic(node_dim=1, hidden=8, steps=2)
+    d1, v1 = pi(pi.collate([obs]))
+    d2, v2 = pi(pi.collate([permuted]))
+    torch.testing.assert_close(d2.probs[0], d1.probs[0, perm], atol=1e-5, rtol=0, msg="node probabilities must permute with the nodes")
+    torch.testing.assert_close(v2, v1, atol=1e-5, rtol=0, msg="the value must be permutation-invariant")
+
+
+def test_node_score_actor_critic_rejects_graph_without_mask_or_non_graph():
+    """NodeScoreActorCritic raises ValueError without ndata['mask'] and TypeError for non-graph input."""
+    pi = NodeScoreActorCritic(node_dim=1, hidden=4)
+    g = dgl.graph(([0], [1]))
+    g.ndata["x"] = torch.zeros(2, 1)
+    with pytest.raises(ValueError, match=r"graph has no ndata\['mask'\]"):
+        pi(g)
+    with pytest.raises(TypeError, match="expects a \\(batched\\) DGLGraph; got Tensor"):
+        pi(torch.zeros(2, 1))
+
+
+def test_node_score_actor_critic_rejects_all_masked_graph():
+    """A graph observation whose mask column is all zero raises 'no valid action'."""
+    inst = GraphInstance(with_mask_column(np.ones((3, 1)), np.zeros(3, bool)), np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
+    pi = NodeScoreActorCritic(node_dim=1, hidden=4)
+    with pytest.raises(ValueError, match="no valid action"):
+        pi(pi.collate([inst]))
