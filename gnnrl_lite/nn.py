@@ -36,7 +36,7 @@ import dgl.function as fn
 
 from .checks import check_choice, check_finite
 
-__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "GatedMPNN", "Readout", "readout"]
+__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "MPNNEncoder", "GatedMPNN", "Readout", "readout"]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -178,6 +178,60 @@ class MPNNLayer(nn.Module):
             g.update_all(message, getattr(fn, self.aggregation)("m", "m_v"))
             m_v = g.ndata["m_v"]  # (N, hidden); DGL gives 0 to nodes without in-edges
             return self.phi_h(torch.cat([h, m_v], dim=-1))  # h_v': (N, D_out)
+
+
+class MPNNEncoder(nn.Module):
+    r"""A stack of :class:`MPNNLayer` s with an activation after each: node features to node embeddings.
+
+    .. math::
+
+        h_v^{0} = x_v, \qquad h^{l+1} = \sigma\big(\mathrm{MPNN}_l(G, h^{l}, e)\big), \qquad l = 0, \dots, L-1
+
+    Each layer has its own weights; after :math:`L` layers a node has seen its :math:`L`-hop
+    neighbourhood.
+
+    Parameters
+    ----------
+    in_dim : int
+        Size of :math:`x_v`.
+    hidden : int
+        Size of every :math:`h_v^{l}`, :math:`l \ge 1`, and of the messages.
+    layers : int
+        Number of layers :math:`L`.
+    edge_dim : int
+        Size of :math:`e_{uv}` (``0``: none), given to every layer.
+    aggregation : str
+        :math:`\bigoplus` of every layer (``"sum"``, ``"mean"`` or ``"max"``).
+    activation : str
+        :math:`\sigma` and the activation inside the layers.
+
+    Notes
+    -----
+    Shapes: ``forward(g, x, e=None)`` takes ``(N, D_in)`` (and ``(E, D_e)``) and returns ``(N, hidden)``.
+
+    Examples
+    --------
+    >>> g = dgl.graph(([0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]))
+    >>> MPNNEncoder(3, 8, layers=2)(g, torch.ones(6, 3)).shape
+    torch.Size([6, 8])
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 64, layers: int = 2, edge_dim: int = 0, aggregation: str = "sum", activation: str = "relu"):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"layers must be at least 1; got {layers}")
+        self.sigma = get_activation(activation)
+        dims = [in_dim] + [hidden] * layers
+        self.layers = nn.ModuleList(
+            MPNNLayer(d_in, d_out, edge_dim, hidden, aggregation, activation) for d_in, d_out in zip(dims, dims[1:])
+        )
+        self.in_dim, self.hidden = in_dim, hidden
+
+    def forward(self, g: dgl.DGLGraph, x: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+        h = x
+        for layer in self.layers:
+            h = self.sigma(layer(g, h, e))  # h^{l+1}: (N, hidden)
+        return h
 
 
 class GatedMPNN(nn.Module):
