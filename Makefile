@@ -26,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)

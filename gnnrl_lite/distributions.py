@@ -10,7 +10,7 @@ candidate actions and only some are valid. Given scores :math:`s_a` and a mask :
 Invalid actions get probability exactly zero (not a large negative logit), so entropies and
 log-probabilities stay finite, and a row with no valid action raises ``ValueError``.
 
-To reuse: copy this file and ``graphs.py``; needs torch.
+To reuse: copy this file, ``graphs.py`` and ``checks.py``; needs numpy, torch, dgl, gymnasium.
 References: Huang & Ontañón, *A Closer Look at Invalid Action Masking in Policy Gradient Algorithms*, 2022.
 """
 
@@ -51,6 +51,8 @@ class MaskedCategorical:
         mask = torch.as_tensor(mask, dtype=torch.bool, device=logits.device)
         if mask.shape != logits.shape:
             raise ValueError(f"mask shape {tuple(mask.shape)} does not match logits shape {tuple(logits.shape)}")
+        if bool(torch.isnan(logits).any()):
+            raise ValueError("logits contain NaN; check the policy's inputs and weights")
         empty = ~mask.any(dim=1)
         if bool(empty.any()):
             raise ValueError(f"action mask has no valid action in row(s) {empty.nonzero().flatten().tolist()}")

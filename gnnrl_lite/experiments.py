@@ -105,10 +105,13 @@ class WallTimer:
 
 
 def _git_commit() -> str:
+    """Short hash of HEAD, with ``-dirty`` if tracked files have uncommitted changes ("unknown" outside git)."""
+    here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, cwd=here)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5, cwd=here)
+        commit = head.stdout.strip()
+        return (commit + ("-dirty" if dirty.stdout.strip() else "")) if commit else "unknown"
     except Exception:  # pragma: no cover - git missing
         return "unknown"
 

@@ -164,6 +164,8 @@ def to_dgl(instance: GraphInstance, *, node_mask: bool = False, edge_mask: bool 
             g.edata["e"] = e
     elif edge_mask:
         raise ValueError("edge_mask=True needs edge features of shape (E, D) whose last column is the mask")
+    elif edges is not None and edges.shape[0] != links.shape[0]:
+        raise ValueError(f"edges has {edges.shape[0]} entries but edge_links has {links.shape[0]}; they must match")
     return g
 
 

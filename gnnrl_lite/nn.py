@@ -65,7 +65,7 @@ def get_activation(name: str) -> nn.Module:
 
 
 class MLP(nn.Sequential):
-    r"""A multilayer perceptron :math:`\sigma(W_L \cdots \sigma(W_1 x + b_1) \cdots + b_L)`.
+    r"""A multilayer perceptron :math:`\sigma_{out}(W_L\, \sigma(\cdots \sigma(W_1 x + b_1) \cdots) + b_L)`.
 
     Parameters
     ----------
@@ -163,19 +163,25 @@ class MPNNLayer(nn.Module):
 
     def forward(self, g: dgl.DGLGraph, h: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
         _check_graph_input(g, h, self.in_dim, "MPNNLayer")
+        check_finite(h, "node features")
+        if not self.edge_dim and e is not None:
+            raise ValueError("MPNNLayer: edge features were given but edge_dim=0; build the layer with edge_dim=D_e")
         if self.edge_dim and (e is None or tuple(e.shape) != (g.num_edges(), self.edge_dim)):
             got = None if e is None else tuple(e.shape)
             raise ValueError(f"MPNNLayer: edge features must have shape ({g.num_edges()}, {self.edge_dim}); got {got}")
+        # phi_e's first layer is linear in [h_u || h_v || e_uv], so it splits into per-node terms
+        # W_u h_u and W_v h_v (computed once per node, not once per edge) plus W_e e_uv.
+        first = self.phi_e[0]
+        W_u, W_v, W_e = first.weight.split([self.in_dim, self.in_dim, self.edge_dim], dim=1)
         with g.local_scope():
-            g.ndata["h"] = h
-            if self.edge_dim:
-                g.edata["e"] = e
-
-            def message(edges):
-                parts = [edges.src["h"], edges.dst["h"]] + ([edges.data["e"]] if self.edge_dim else [])
-                return {"m": self.phi_e(torch.cat(parts, dim=-1))}  # m_uv: (E, hidden)
-
-            g.update_all(message, getattr(fn, self.aggregation)("m", "m_v"))
+            g.ndata["a_u"] = h @ W_u.T  # (N, hidden)
+            g.ndata["a_v"] = h @ W_v.T + first.bias
+            g.apply_edges(fn.u_add_v("a_u", "a_v", "z"))  # (E, hidden)
+            z = g.edata["z"] + (e @ W_e.T if self.edge_dim else 0.0)
+            for layer in list(self.phi_e)[1:]:  # the rest of phi_e
+                z = layer(z)
+            g.edata["m"] = z  # m_uv = phi_e([h_u || h_v || e_uv]): (E, hidden)
+            g.update_all(fn.copy_e("m", "m"), getattr(fn, self.aggregation)("m", "m_v"))
             m_v = g.ndata["m_v"]  # (N, hidden); DGL gives 0 to nodes without in-edges
             return self.phi_h(torch.cat([h, m_v], dim=-1))  # h_v': (N, D_out)
 
@@ -244,7 +250,8 @@ class GatedMPNN(nn.Module):
 
     with :math:`h_v^0 = W_{in} x_v` (a linear input projection), the same message MLP
     :math:`\phi_m` and GRU cell at every step, so information travels :math:`T` hops.
-    This is the propagation model of NerveNet (Wang et al., 2018; Chapter 5).
+    A simplified version of NerveNet's propagation (Wang et al., 2018; Chapter 5), which has one
+    GRU per node type and applies the reset gate before the recurrent matrix product.
 
     Parameters
     ----------
@@ -279,6 +286,7 @@ class GatedMPNN(nn.Module):
 
     def forward(self, g: dgl.DGLGraph, x: torch.Tensor) -> torch.Tensor:
         _check_graph_input(g, x, self.in_dim, "GatedMPNN")
+        check_finite(x, "node features")
         h = self.input(x)  # h^0: (N, hidden)
         reduce = getattr(fn, self.aggregation)("m", "m_v")
         with g.local_scope():

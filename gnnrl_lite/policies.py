@@ -111,12 +111,13 @@ class NodeScoreActorCritic(nn.Module):
     .. math::
 
         h = \mathrm{GatedMPNN}(G, x), \qquad
-        \pi(v \mid G) = \frac{M_v \exp(w^\top h_v)}{\sum_{u} M_u \exp(w^\top h_u)}, \qquad
+        \pi(v \mid G) = \frac{M_v \exp(s(h_v))}{\sum_{u} M_u \exp(s(h_u))}, \qquad
         V(G) = \mathrm{MLP}\Big(\tfrac{1}{|V|}\textstyle\sum_v h_v\Big)
 
     Observations are ``GraphInstance`` objects whose last node-feature column is the action mask
     :math:`M` (see :mod:`gnnrl_lite.graphs`); ``collate`` batches them, so one forward pass serves
-    all parallel environments. Actions are node indices local to each graph.
+    all parallel environments. Actions are node indices local to each graph. The score :math:`s` is
+    a small tanh MLP shared by all nodes.
 
     Parameters
     ----------
@@ -132,7 +133,7 @@ class NodeScoreActorCritic(nn.Module):
         super().__init__()
         self.node_dim = node_dim
         self.encoder = GatedMPNN(node_dim, hidden, steps, aggregation="mean")
-        self.score = layer_init(MLP(hidden, (hidden,), 1, "tanh"))  # w^T h_v
+        self.score = layer_init(MLP(hidden, (hidden,), 1, "tanh"))  # s(h_v)
         layer_init(_last_linear(self.score), gain=0.01)
         self.critic = layer_init(MLP(hidden, (hidden,), 1, "tanh"))
         layer_init(_last_linear(self.critic), gain=1.0)

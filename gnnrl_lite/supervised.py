@@ -14,8 +14,11 @@ logits, so a feature-only MLP baseline is ``lambda g, x: mlp(x)`` wrapped in a m
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
+from tqdm.std import tqdm
 
 __all__ = ["fit_node_classifier", "accuracy"]
 
@@ -32,8 +35,11 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> 
 
 
 def fit_node_classifier(model: nn.Module, graph, features: torch.Tensor, labels: torch.Tensor, train_mask: torch.Tensor,
-                        *, epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4) -> list[float]:
-    """Train ``model(graph, features) -> logits`` on the ``train_mask`` nodes; return the loss per epoch."""
+                        *, epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4, progress: bool = False) -> list[float]:
+    """Train ``model(graph, features) -> logits`` on the ``train_mask`` nodes; return the loss per epoch.
+
+    ``progress`` shows a tqdm bar over epochs with the current loss.
+    """
     if features.shape[0] != labels.shape[0]:
         raise ValueError(f"features has {features.shape[0]} rows but labels has {labels.shape[0]}")
     if train_mask.dtype != torch.bool or train_mask.shape != labels.shape:
@@ -41,11 +47,13 @@ def fit_node_classifier(model: nn.Module, graph, features: torch.Tensor, labels:
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
     model.train()
-    for _ in range(epochs):
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stderr, mininterval=2.0, ncols=100)
+    for _ in bar:
         loss = nn.functional.cross_entropy(model(graph, features)[train_mask], labels[train_mask])
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
     model.eval()
     return losses

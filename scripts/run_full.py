@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     if not path.is_file() or path.suffix != ".ipynb":
         parser.error(f"not a notebook: {args.notebook}")
     os.environ["GNNRL_MODE"] = "full"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("DGLBACKEND", "pytorch")
     os.environ["GNNRL_COMMAND"] = "GNNRL_MODE=full python scripts/run_full.py " + shlex.quote(str(path.relative_to(ROOT)))
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()

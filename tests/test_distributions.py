@@ -136,3 +136,9 @@ def test_rejects_bad_shapes_and_actions():
         d.log_prob(torch.tensor([0, 3]))
     with pytest.raises(ValueError, match=r"actions must have shape \(2,\)"):
         d.log_prob(torch.tensor([0]))
+
+
+def test_masked_categorical_rejects_nan_logits():
+    """NaN scores raise a clear ValueError instead of NaN probabilities."""
+    with pytest.raises(ValueError, match="NaN"):
+        MaskedCategorical(torch.tensor([[0.0, float("nan")]]), torch.tensor([[True, True]]))

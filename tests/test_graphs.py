@@ -357,3 +357,10 @@ def test_with_mask_column_rejects_bad_shapes():
     """with_mask_column raises ValueError naming both shapes when the mask is not (N,)."""
     with pytest.raises(ValueError, match=r"features must be \(N, D\) and mask \(N,\); got \(3, 2\) and \(2,\)"):
         with_mask_column(np.zeros((3, 2)), np.zeros(2))
+
+
+def test_to_dgl_rejects_placeholder_edges_of_wrong_length():
+    """Structure-only edges (1-D) must have one entry per edge link."""
+    inst = GraphInstance(np.ones((3, 1), np.float32), np.zeros(5, np.int64), np.array([[0, 1], [1, 2]]))
+    with pytest.raises(ValueError, match="edges has 5 entries but edge_links has 2"):
+        to_dgl(inst)

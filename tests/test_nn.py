@@ -6,7 +6,7 @@ from torch import nn
 
 import dgl
 
-from gnnrl_lite.nn import ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, MPNNLayer, Readout, get_activation, readout
+from gnnrl_lite.nn import ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, MPNNEncoder, MPNNLayer, Readout, get_activation, readout
 
 KINDS = ("path", "cycle", "star", "complete", "random", "no_edges")
 SIZES = (1, 4, 7)
@@ -308,3 +308,24 @@ def test_readout_rejects_row_mismatch_and_non_finite():
         readout(g, torch.zeros(3, 1))
     with pytest.raises(ValueError, match="node states contains NaN"):
         readout(g, torch.tensor([[0.0], [float("nan")]]))
+
+
+def test_mpnn_layer_rejects_edge_features_without_edge_dim():
+    """Edge features given to a layer built with edge_dim=0 raise instead of being silently ignored."""
+    g = dgl.graph(([0, 1], [1, 2]))
+    with pytest.raises(ValueError, match="edge_dim=0"):
+        MPNNLayer(2, 3)(g, torch.ones(3, 2), torch.ones(2, 1))
+
+
+def test_mpnn_encoder_stacks_layers_with_activation():
+    """MPNNEncoder equals relu(layer_L(... relu(layer_1(g, x)))) with its own layers, and checks its arguments."""
+    g = dgl.graph(([0, 1, 2, 3], [1, 2, 3, 0]))
+    x, e = torch.randn(4, 3), torch.randn(4, 2)
+    enc = MPNNEncoder(3, 8, layers=3, edge_dim=2, aggregation="mean")
+    h = x
+    for layer in enc.layers:
+        h = torch.relu(layer(g, h, e))
+    torch.testing.assert_close(enc(g, x, e), h, msg="the encoder must be the stack of its layers")
+    assert enc(g, x, e).shape == (4, 8) and len(enc.layers) == 3
+    with pytest.raises(ValueError, match="layers"):
+        MPNNEncoder(3, 8, layers=0)

@@ -85,3 +85,10 @@ def test_fit_node_classifier_rejects_bad_input():
         fit_node_classifier(_FeatureOnly(2, 2), g, x, y[:3], torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match="train_mask must be a bool tensor"):
         fit_node_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones(4))
+
+
+def test_fit_node_classifier_progress_bar_runs(capsys):
+    """progress=True shows a tqdm bar on stderr and still returns one loss per epoch."""
+    g, x, y = _separable_problem()
+    losses = fit_node_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones_like(y, dtype=torch.bool), epochs=3, progress=True)
+    assert len(losses) == 3 and "epochs" in capsys.readouterr().err, "a progress bar must be printed"

@@ -76,7 +76,7 @@ __all__ = ["PPOConfig", "PPOResult", "compute_gae", "train", "evaluate", "Evalua
 
 @dataclass
 class PPOConfig:
-    """PPO hyperparameters (defaults: CleanRL's ``ppo.py`` for classic control)."""
+    """PPO hyperparameters (defaults follow CleanRL's ``ppo.py`` except ``total_timesteps``, ``clip_vloss`` and ``ent_coef``)."""
 
     total_timesteps: int = 100_000
     """environment steps over all envs; training stops after the iteration that reaches it"""

@@ -2,6 +2,8 @@
 
 - :class:`gnnrl_lite.envs.toy.PickMaxNodeEnv`: pick the node with the largest value (a graph
   observation with a node action mask; the smoke test for GNN policies with PPO).
+- :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
+  neighbouring room at every step ("neighbours as actions", Chapter 3).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from typing import Callable
 
 import gymnasium as gym
 
+from .rooms import RoomsEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "PickMaxNodeEnv"]
+__all__ = ["make_vec_env", "PickMaxNodeEnv", "RoomsEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:

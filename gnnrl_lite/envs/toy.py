@@ -2,10 +2,10 @@
 
 Description
 -----------
-A random tree with ``n`` nodes (``min_nodes <= n <= max_nodes``). Every node carries one value drawn from U(0, 1); some nodes are *unavailable*.
-The agent picks one available node and receives its value rank: reward 1 for the largest
-available value, otherwise ``value / max_available_value``. The episode ends after one step.
-The optimal policy has return 1; a uniformly random one about 0.5.
+A random tree with ``n`` nodes (``min_nodes <= n <= max_nodes``). Every node carries one value
+drawn from U(0, 1); some nodes are *unavailable*. The agent picks one available node and receives
+``value / max_available_value`` (1 for the best node). The episode ends after one step. The
+optimal policy has return 1; a uniformly random one less (about 0.64 with the defaults).
 
 Observation Space
 -----------------
