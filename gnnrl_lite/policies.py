@@ -35,7 +35,7 @@ from .distributions import MaskedCategorical
 from .graphs import collate_obs
 from .nn import MLP, GatedMPNN, readout
 
-__all__ = ["layer_init", "MLPActorCritic", "NodeScoreActorCritic"]
+__all__ = ["layer_init", "MLPActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic"]
 
 
 def layer_init(module: nn.Module, gain: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
@@ -148,4 +148,70 @@ class NodeScoreActorCritic(nn.Module):
         h = self.encoder(g, g.ndata["x"])  # (N, hidden)
         dist = MaskedCategorical.from_graph(self.score(h).squeeze(-1), g.batch_num_nodes(), g.ndata["mask"])
         value = self.critic(readout(g, h, "mean")).squeeze(-1)  # (B,)
+        return dist, value
+
+
+def _one_node_per_graph(g: dgl.DGLGraph, flags: torch.Tensor, what: str) -> torch.Tensor:
+    """Global index of the single flagged node of every graph in a batch, shape ``(B,)``."""
+    idx = torch.nonzero(flags > 0.5).squeeze(1)
+    graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
+    if idx.numel() != g.batch_size or not torch.equal(graph_of[idx], torch.arange(g.batch_size)):
+        raise ValueError(f"every graph must flag exactly one {what} node")
+    return idx
+
+
+class NeighbourActorCritic(nn.Module):
+    r"""A GNN policy whose actions are the neighbours of the agent's node ("neighbours as actions").
+
+    .. math::
+
+        z = \mathrm{GatedMPNN}_T(G, x), \qquad
+        \pi(u \mid G) = \frac{M_u \exp s([z_v \| z_u \| z_g])}{\sum_{w} M_w \exp s([z_v \| z_w \| z_g])}, \qquad
+        V(G) = \mathrm{MLP}([z_v \| z_g])
+
+    where :math:`v` is the agent's node, :math:`g` the goal node, :math:`M_u = 1` for the valid
+    next nodes (the agent's neighbours, given as the mask column of the observation) and :math:`s`
+    a small MLP shared by all nodes. The propagation steps :math:`T` share their weights, so
+    information travels :math:`T` hops: choose :math:`T` at least the distance the agent must see.
+
+    Parameters
+    ----------
+    node_dim : int
+        Node feature size without the mask column.
+    hidden : int
+        Size of :math:`z`.
+    steps : int
+        Propagation steps :math:`T`.
+    agent_col, goal_col : int
+        Feature columns that flag the agent's node and the goal node (one per graph each).
+    """
+
+    def __init__(self, node_dim: int, hidden: int = 32, steps: int = 8, agent_col: int = 0, goal_col: int = 1):
+        super().__init__()
+        for name, col in (("agent_col", agent_col), ("goal_col", goal_col)):
+            if not 0 <= col < node_dim:
+                raise ValueError(f"{name} must index a node feature in [0, {node_dim}); got {col}")
+        self.node_dim, self.agent_col, self.goal_col = node_dim, agent_col, goal_col
+        self.encoder = GatedMPNN(node_dim, hidden, steps, aggregation="mean")
+        self.score = layer_init(MLP(3 * hidden, (hidden,), 1, "tanh"))  # s([z_v || z_u || z_g])
+        layer_init(_last_linear(self.score), gain=0.01)
+        self.critic = layer_init(MLP(2 * hidden, (hidden,), 1, "tanh"))
+        layer_init(_last_linear(self.critic), gain=1.0)
+
+    collate = staticmethod(functools.partial(collate_obs, node_mask=True))
+
+    def forward(self, g: dgl.DGLGraph):
+        if not isinstance(g, dgl.DGLGraph) or "mask" not in g.ndata:
+            raise ValueError("NeighbourActorCritic expects a batched DGLGraph with ndata['mask'] (collate with node_mask=True)")
+        x = g.ndata["x"]
+        if x.shape[1] != self.node_dim:
+            raise ValueError(f"node features must have {self.node_dim} columns (without the mask); got {x.shape[1]}")
+        z = self.encoder(g, x)  # (N, hidden)
+        agent = _one_node_per_graph(g, x[:, self.agent_col], "agent")  # (B,)
+        goal = _one_node_per_graph(g, x[:, self.goal_col], "goal")
+        graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())  # (N,)
+        z_v, z_g = z[agent], z[goal]  # (B, hidden)
+        scores = self.score(torch.cat([z_v[graph_of], z, z_g[graph_of]], dim=-1)).squeeze(-1)  # (N,)
+        dist = MaskedCategorical.from_graph(scores, g.batch_num_nodes(), g.ndata["mask"])
+        value = self.critic(torch.cat([z_v, z_g], dim=-1)).squeeze(-1)  # (B,)
         return dist, value

@@ -11,8 +11,9 @@ from torch.distributions import Categorical
 import dgl
 
 from gnnrl_lite.envs import PickMaxNodeEnv
+from gnnrl_lite.envs.rooms import RoomsEnv
 from gnnrl_lite.graphs import with_mask_column
-from gnnrl_lite.policies import MLPActorCritic, NodeScoreActorCritic, layer_init
+from gnnrl_lite.policies import MLPActorCritic, NeighbourActorCritic, NodeScoreActorCritic, layer_init
 
 
 @pytest.mark.parametrize("gain, bias", [(np.sqrt(2), 0.0), (0.01, 0.5)])
@@ -130,3 +131,61 @@ def test_node_score_actor_critic_rejects_all_masked_graph():
     pi = NodeScoreActorCritic(node_dim=1, hidden=4)
     with pytest.raises(ValueError, match="no valid action"):
         pi(pi.collate([inst]))
+
+
+# ---- NeighbourActorCritic (neighbours as actions) ----
+
+
+def _rooms_obs(seeds):
+    env = RoomsEnv(min_rooms=6, max_rooms=20)
+    return [env.reset(seed=s)[0] for s in seeds]
+
+
+def test_neighbour_policy_puts_probability_only_on_neighbours():
+    """pi(u) > 0 exactly for the agent's neighbours, in every graph of a batch of different sizes."""
+    obs = _rooms_obs(range(6))
+    pol = NeighbourActorCritic(node_dim=2, hidden=16, steps=3)
+    dist, value = pol(pol.collate(obs))
+    assert value.shape == (6,), "one value per graph"
+    for b, o in enumerate(obs):
+        support = (dist.probs[b, : len(o.nodes)] > 0).numpy()
+        assert (support == (o.nodes[:, 2] == 1)).all(), "probability must be on the neighbours only"
+        assert float(dist.probs[b, len(o.nodes):].sum()) == 0.0, "padding slots get no probability"
+
+
+def test_neighbour_policy_is_permutation_equivariant():
+    """Relabelling the rooms relabels the action probabilities and leaves the value unchanged."""
+    (o,) = _rooms_obs([3])
+    n = len(o.nodes)
+    perm = np.random.default_rng(0).permutation(n)  # room v becomes perm[v]
+    nodes = np.empty_like(o.nodes)
+    nodes[perm] = o.nodes
+    o_perm = GraphInstance(nodes, o.edges.copy(), perm[o.edge_links])
+    pol = NeighbourActorCritic(node_dim=2, hidden=16, steps=3)
+    with torch.no_grad():
+        d0, v0 = pol(pol.collate([o]))
+        d1, v1 = pol(pol.collate([o_perm]))
+    torch.testing.assert_close(d1.probs[0, torch.as_tensor(perm)], d0.probs[0], msg="probabilities must move with the rooms")
+    torch.testing.assert_close(v1, v0, msg="the value must not depend on the room numbering")
+
+
+def test_neighbour_policy_requires_one_agent_and_goal():
+    """A graph without an agent flag, or with the wrong feature width, raises a clear error."""
+    (o,) = _rooms_obs([0])
+    pol = NeighbourActorCritic(node_dim=2)
+    bad = GraphInstance(o.nodes * np.array([0, 1, 1], np.float32), o.edges, o.edge_links)
+    with pytest.raises(ValueError, match="exactly one agent"):
+        pol(pol.collate([bad]))
+    with pytest.raises(ValueError, match="agent_col"):
+        NeighbourActorCritic(node_dim=2, agent_col=2)
+
+
+def test_neighbour_policy_trains_with_ppo():
+    """PPO runs with NeighbourActorCritic on RoomsEnv (smoke test) and logs finite losses."""
+    from gnnrl_lite.algos.ppo import PPOConfig, train
+    from gnnrl_lite.envs import make_vec_env
+
+    envs = make_vec_env(lambda: RoomsEnv(min_rooms=6, max_rooms=8), 2)
+    cfg = PPOConfig(total_timesteps=64, num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1)
+    result = train(NeighbourActorCritic(node_dim=2, hidden=8, steps=2), envs, cfg, progress=False)
+    assert all(np.isfinite(h["losses/policy_loss"]) for h in result.history), "losses must be finite"

@@ -3,7 +3,8 @@
 - :class:`gnnrl_lite.envs.toy.PickMaxNodeEnv`: pick the node with the largest value (a graph
   observation with a node action mask; the smoke test for GNN policies with PPO).
 - :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
-  neighbouring room at every step ("neighbours as actions", Chapter 3).
+  neighbouring room at every step ("neighbours as actions", Chapter 3; policy:
+  :class:`gnnrl_lite.policies.NeighbourActorCritic`).
 """
 
 from __future__ import annotations
