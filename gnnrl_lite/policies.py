@@ -30,12 +30,12 @@ from torch.distributions import Categorical, Independent, Normal
 
 import dgl
 
-from .checks import check_finite
+from .checks import check_choice, check_finite
 from .distributions import MaskedCategorical
 from .graphs import collate_obs
-from .nn import MLP, GatedMPNN, readout
+from .nn import AGGREGATIONS, MLP, GatedMPNN, MPNNEncoder, readout
 
-__all__ = ["layer_init", "MLPActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic"]
+__all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic"]
 
 
 def layer_init(module: nn.Module, gain: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
@@ -103,6 +103,74 @@ class MLPActorCritic(nn.Module):
         else:
             dist = Categorical(logits=out)
         return dist, value
+
+
+class GraphActorCritic(nn.Module):
+    r"""A GNN feature extractor for a *fixed* action set: graph observation in, one of ``A`` actions out.
+
+    .. math::
+
+        h = \mathrm{MPNNEncoder}(G, x), \qquad
+        z_G = \begin{cases} \bigoplus_{v} h_v & \text{readout} \in \{\text{sum}, \text{mean}, \text{max}\} \\
+                             h_{\text{agent}} & \text{readout} = \text{agent} \end{cases}, \qquad
+        \pi(\cdot \mid G) = \mathrm{softmax}(f_\theta(z_G)), \qquad V(G) = g_\phi(z_G)
+
+    Actor and critic have separate encoders. With ``readout="agent"`` the graph is summarised by the
+    embedding of the node flagged in feature column ``agent_col`` (the agent's own node), which has
+    seen its neighbourhood through message passing.
+
+    Parameters
+    ----------
+    node_dim : int
+        Node feature size.
+    num_actions : int
+        Size of the fixed action set.
+    hidden : int
+        Size of node embeddings and MLP layers.
+    layers : int
+        Message-passing layers.
+    readout : str
+        ``"sum"``, ``"mean"``, ``"max"`` or ``"agent"``.
+    edge_dim : int
+        Edge feature size (0: none).
+    agent_col : int
+        Feature column flagging the agent's node (used by ``readout="agent"``).
+    """
+
+    READOUTS = AGGREGATIONS + ("agent",)
+
+    def __init__(self, node_dim: int, num_actions: int, hidden: int = 64, layers: int = 2, readout: str = "mean",
+                 edge_dim: int = 0, agent_col: int = 0):
+        super().__init__()
+        self.readout_kind = check_choice(readout, self.READOUTS, "readout")
+        if readout == "agent" and not 0 <= agent_col < node_dim:
+            raise ValueError(f"agent_col must index a node feature in [0, {node_dim}); got {agent_col}")
+        self.node_dim, self.edge_dim, self.agent_col = node_dim, edge_dim, agent_col
+        self.actor_encoder = MPNNEncoder(node_dim, hidden, layers, edge_dim, aggregation="sum", activation="tanh")
+        self.critic_encoder = MPNNEncoder(node_dim, hidden, layers, edge_dim, aggregation="sum", activation="tanh")
+        self.actor = layer_init(MLP(hidden, (hidden,), num_actions, "tanh"))
+        layer_init(_last_linear(self.actor), gain=0.01)
+        self.critic = layer_init(MLP(hidden, (hidden,), 1, "tanh"))
+        layer_init(_last_linear(self.critic), gain=1.0)
+
+    def extra_repr(self) -> str:
+        return f"readout={self.readout_kind!r}"
+
+    def _summary(self, g: dgl.DGLGraph, encoder: nn.Module) -> torch.Tensor:
+        e = g.edata["e"] if self.edge_dim else None
+        h = encoder(g, g.ndata["x"], e)  # (N, hidden)
+        if self.readout_kind == "agent":
+            return h[_one_node_per_graph(g, g.ndata["x"][:, self.agent_col], "agent")]  # (B, hidden)
+        return readout(g, h, self.readout_kind)  # (B, hidden)
+
+    def forward(self, g: dgl.DGLGraph):
+        if not isinstance(g, dgl.DGLGraph):
+            raise TypeError(f"GraphActorCritic expects a (batched) DGLGraph; got {type(g).__name__}")
+        if g.ndata["x"].shape[1] != self.node_dim:
+            raise ValueError(f"node features must have {self.node_dim} columns; got {g.ndata['x'].shape[1]}")
+        logits = self.actor(self._summary(g, self.actor_encoder))  # (B, A)
+        value = self.critic(self._summary(g, self.critic_encoder)).squeeze(-1)  # (B,)
+        return Categorical(logits=logits), value
 
 
 class NodeScoreActorCritic(nn.Module):

@@ -13,7 +13,7 @@ import dgl
 from gnnrl_lite.envs import PickMaxNodeEnv
 from gnnrl_lite.envs.rooms import RoomsEnv
 from gnnrl_lite.graphs import with_mask_column
-from gnnrl_lite.policies import MLPActorCritic, NeighbourActorCritic, NodeScoreActorCritic, layer_init
+from gnnrl_lite.policies import GraphActorCritic, MLPActorCritic, NeighbourActorCritic, NodeScoreActorCritic, layer_init
 
 
 @pytest.mark.parametrize("gain, bias", [(np.sqrt(2), 0.0), (0.01, 0.5)])
@@ -189,3 +189,58 @@ def test_neighbour_policy_trains_with_ppo():
     cfg = PPOConfig(total_timesteps=64, num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1)
     result = train(NeighbourActorCritic(node_dim=2, hidden=8, steps=2), envs, cfg, progress=False)
     assert all(np.isfinite(h["losses/policy_loss"]) for h in result.history), "losses must be finite"
+
+
+# ---- GraphActorCritic (fixed actions from graph observations) ----
+
+
+def _entity_batch(sizes, rng):
+    """Star graphs around an agent node 0 with features [is_agent, x, y]; one graph per size."""
+    graphs = []
+    for n in sizes:
+        src = np.concatenate([np.arange(1, n), np.zeros(n - 1, int)])
+        dst = np.concatenate([np.zeros(n - 1, int), np.arange(1, n)])
+        g = dgl.graph((torch.as_tensor(src), torch.as_tensor(dst)), num_nodes=n)
+        x = torch.as_tensor(rng.normal(size=(n, 3)), dtype=torch.float32)
+        x[:, 0] = 0.0
+        x[0, 0] = 1.0
+        g.ndata["x"] = x
+        graphs.append(g)
+    return dgl.batch(graphs)
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "agent"])
+def test_graph_actor_critic_shapes_and_invariance(kind, rng):
+    """Any readout gives (B, A) action probabilities and (B,) values for graphs of different sizes, invariant to relabelling."""
+    pol = GraphActorCritic(node_dim=3, num_actions=5, hidden=16, readout=kind)
+    g = _entity_batch([3, 6, 11], rng)
+    dist, value = pol(g)
+    assert dist.probs.shape == (3, 5) and value.shape == (3,), "one distribution and value per graph"
+    single = dgl.unbatch(g)[1]
+    perm = torch.as_tensor(np.random.default_rng(1).permutation(single.num_nodes()))
+    u, v = single.edges()
+    relabelled = dgl.graph((perm[u], perm[v]), num_nodes=single.num_nodes())
+    x = torch.empty_like(single.ndata["x"])
+    x[perm] = single.ndata["x"]
+    relabelled.ndata["x"] = x
+    with torch.no_grad():
+        d0, v0 = pol(single)
+        d1, v1 = pol(relabelled)
+    torch.testing.assert_close(d1.probs, d0.probs, atol=1e-5, rtol=1e-5, msg="actions must not depend on the node order")
+    torch.testing.assert_close(v1, v0, atol=1e-5, rtol=1e-5, msg="the value must not depend on the node order")
+
+
+def test_graph_actor_critic_rejects_bad_options(rng):
+    """Unknown readouts, a bad agent column, and mis-sized features raise clear errors."""
+    with pytest.raises(ValueError, match="readout"):
+        GraphActorCritic(3, 5, readout="median")
+    with pytest.raises(ValueError, match="agent_col"):
+        GraphActorCritic(3, 5, readout="agent", agent_col=3)
+    with pytest.raises(ValueError, match="3 columns"):
+        GraphActorCritic(3, 5)(_bad_graph())
+
+
+def _bad_graph():
+    g = dgl.graph(([0], [1]))
+    g.ndata["x"] = torch.zeros(2, 4)
+    return g

@@ -2,6 +2,8 @@
 
 - :class:`gnnrl_lite.envs.toy.PickMaxNodeEnv`: pick the node with the largest value (a graph
   observation with a node action mask; the smoke test for GNN policies with PPO).
+- :class:`gnnrl_lite.envs.collect.CollectEnv`: collect items on a grid among obstacles, seeing the
+  entities as a graph; a fixed action set (Chapter 3; policy: :class:`gnnrl_lite.policies.GraphActorCritic`).
 - :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
   neighbouring room at every step ("neighbours as actions", Chapter 3; policy:
   :class:`gnnrl_lite.policies.NeighbourActorCritic`).
@@ -13,10 +15,11 @@ from typing import Callable
 
 import gymnasium as gym
 
+from .collect import CollectEnv
 from .rooms import RoomsEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "PickMaxNodeEnv", "RoomsEnv"]
+__all__ = ["make_vec_env", "CollectEnv", "PickMaxNodeEnv", "RoomsEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
