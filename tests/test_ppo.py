@@ -202,7 +202,7 @@ def test_train_rejects_num_envs_mismatch():
     """train raises ValueError naming PPOConfig.num_envs when it differs from envs.num_envs."""
     cfg = PPOConfig(**TINY)
     envs = make_vec_env("CartPole-v1", 4)
-    with pytest.raises(ValueError, match="PPOConfig.num_envs is 2 but envs has 4 environments"):
+    with pytest.raises(ValueError, match="num_envs is 2 but envs has 4 environments"):
         train(_cartpole_policy(), envs, cfg, progress=False)
     envs.close()
 
@@ -345,3 +345,17 @@ def test_train_bootstraps_value_only_at_truncation(terminate, expected):
     assert len(res.episodes) == 8, "every step must end a one-step episode"
     assert res.history[0]["losses/value_loss"] == pytest.approx(expected, rel=1e-4), (
         "value target must be r + gamma*V(final_obs) at truncation and r at termination")
+
+
+def test_check_vec_env_accepts_make_vec_env_and_rejects_others():
+    """check_vec_env passes for make_vec_env's envs and names the problem otherwise."""
+    from gnnrl_lite.algos.ppo import check_vec_env
+
+    envs = make_vec_env("CartPole-v1", 2)
+    check_vec_env(envs, 2)
+    with pytest.raises(ValueError, match="num_envs is 3"):
+        check_vec_env(envs, 3)
+    with pytest.raises(TypeError, match="VectorEnv"):
+        check_vec_env(gym.make("CartPole-v1"), 1)
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        check_vec_env(gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")]), 1)

@@ -44,6 +44,7 @@ from torch import nn
 from tqdm.std import tqdm
 
 from ..graphs import collate_obs
+from .ppo import check_vec_env
 
 __all__ = ["DQNConfig", "DQNResult", "ReplayBuffer", "masked_argmax", "random_valid_actions", "train", "GreedyPolicy"]
 
@@ -215,12 +216,7 @@ def _q_and_mask(q_net: nn.Module, batch):
 def train(q_net: nn.Module, envs: gym.vector.VectorEnv, cfg: DQNConfig, *, seed: int = 0,
           callback: Callable[[dict], bool] | None = None, progress: bool = True, desc: str = "DQN") -> DQNResult:
     """Train ``q_net`` with DQN on ``envs`` (a SAME_STEP-autoreset vector env with a Discrete action space)."""
-    if not isinstance(envs, gym.vector.VectorEnv):
-        raise TypeError(f"envs must be a gymnasium VectorEnv; got {type(envs).__name__}")
-    if envs.num_envs != cfg.num_envs:
-        raise ValueError(f"DQNConfig.num_envs is {cfg.num_envs} but envs has {envs.num_envs} environments")
-    if envs.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.SAME_STEP:
-        raise ValueError("envs must use autoreset_mode=AutoresetMode.SAME_STEP; build them with gnnrl_lite.envs.make_vec_env")
+    check_vec_env(envs, cfg.num_envs)
     if not isinstance(envs.single_action_space, gym.spaces.Discrete):
         raise TypeError("DQN needs a Discrete action space")
     collate = getattr(q_net, "collate", collate_obs)

@@ -71,7 +71,7 @@ import dgl
 
 from ..graphs import collate_obs
 
-__all__ = ["PPOConfig", "PPOResult", "compute_gae", "train", "evaluate", "Evaluator"]
+__all__ = ["PPOConfig", "PPOResult", "compute_gae", "check_vec_env", "train", "evaluate", "Evaluator"]
 
 
 @dataclass
@@ -193,11 +193,12 @@ def compute_gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor
     return advantages, advantages + values
 
 
-def _check_vec_env(envs, cfg: PPOConfig) -> None:
+def check_vec_env(envs, num_envs: int) -> None:
+    """Raise unless ``envs`` is a Gymnasium vector env of ``num_envs`` envs with same-step autoreset."""
     if not isinstance(envs, gym.vector.VectorEnv):
         raise TypeError(f"envs must be a gymnasium VectorEnv (see gnnrl_lite.envs.make_vec_env); got {type(envs).__name__}")
-    if envs.num_envs != cfg.num_envs:
-        raise ValueError(f"PPOConfig.num_envs is {cfg.num_envs} but envs has {envs.num_envs} environments")
+    if envs.num_envs != num_envs:
+        raise ValueError(f"the config's num_envs is {num_envs} but envs has {envs.num_envs} environments")
     mode = envs.metadata.get("autoreset_mode")
     if mode != gym.vector.AutoresetMode.SAME_STEP:
         raise ValueError(f"envs must use autoreset_mode=AutoresetMode.SAME_STEP (got {mode}); build them with gnnrl_lite.envs.make_vec_env")
@@ -254,7 +255,7 @@ def train(
     progress : bool
         Show a tqdm progress bar over environment steps.
     """
-    _check_vec_env(envs, cfg)
+    check_vec_env(envs, cfg.num_envs)
     collate = getattr(policy, "collate", collate_obs)
     act_space = envs.single_action_space
     continuous = isinstance(act_space, spaces.Box)
