@@ -36,7 +36,8 @@ import dgl.function as fn
 
 from .checks import check_choice, check_finite
 
-__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "MPNNEncoder", "GatedMPNN", "Readout", "readout"]
+__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "MPNNEncoder", "GatedMPNN", "Readout", "readout",
+           "GraphPredictor"]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -331,3 +332,73 @@ def readout(g: dgl.DGLGraph, h: torch.Tensor, kind: str = "mean") -> torch.Tenso
     with g.local_scope():
         g.ndata["h"] = h
         return dgl.readout_nodes(g, "h", op=kind)
+
+
+class GraphPredictor(nn.Module):
+    r"""One output vector per graph: message passing, a readout, then an MLP.
+
+    .. math::
+
+        h = \mathrm{MPNNEncoder}(G, x, e), \qquad
+        z_G = \begin{cases} \bigoplus_{v \in G} h_v & \text{readout} \in \{\text{sum}, \text{mean}, \text{max}\} \\
+                             h_{v_G} & \text{readout} = \text{node} \end{cases}, \qquad
+        y_G = \mathrm{MLP}(z_G)
+
+    With ``readout="node"`` each graph is summarised by one designated node :math:`v_G` (e.g. the
+    agent's own node), whose global indices in the batch are passed to ``forward``.
+    Used as a value network (Chapter 2) and as the actor and critic of
+    :class:`gnnrl_lite.policies.GraphActorCritic` (Chapter 3).
+
+    Parameters
+    ----------
+    in_dim : int
+        Size of :math:`x_v`.
+    out_dim : int
+        Size of :math:`y_G`.
+    hidden : int
+        Size of node embeddings and of the MLP's hidden layer.
+    layers : int
+        Message-passing layers.
+    readout : str
+        ``"sum"``, ``"mean"``, ``"max"`` or ``"node"``.
+    aggregation : str
+        Message aggregation inside the encoder.
+    activation : str
+        Activation of the encoder and the MLP.
+    edge_dim : int
+        Size of :math:`e_{uv}` (0: none).
+
+    Notes
+    -----
+    Shapes: ``forward(g, x, e=None, nodes=None)`` takes ``(N, D_in)``, optionally ``(E, D_e)`` and
+    ``(B,)`` node indices, and returns ``(B, D_out)``; ``embed`` returns :math:`z_G`, ``(B, hidden)``.
+
+    Examples
+    --------
+    >>> g = dgl.batch([dgl.graph(([0, 1], [1, 2])), dgl.graph(([0], [1]))])
+    >>> GraphPredictor(3, 2, hidden=8)(g, torch.ones(5, 3)).shape
+    torch.Size([2, 2])
+    """
+
+    READOUTS = AGGREGATIONS + ("node",)
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 32, layers: int = 2, readout: str = "sum",
+                 aggregation: str = "sum", activation: str = "relu", edge_dim: int = 0):
+        super().__init__()
+        self.readout_kind = check_choice(readout, self.READOUTS, "readout")
+        self.encoder = MPNNEncoder(in_dim, hidden, layers, edge_dim, aggregation, activation)
+        self.head = MLP(hidden, (hidden,), out_dim, activation)
+
+    def extra_repr(self) -> str:
+        return f"readout={self.readout_kind!r}"
+
+    def embed(self, g: dgl.DGLGraph, x: torch.Tensor, e: torch.Tensor | None = None, nodes: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.encoder(g, x, e)  # (N, hidden)
+        if self.readout_kind != "node":
+            return readout(g, h, self.readout_kind)  # (B, hidden)
+        if nodes is None or tuple(nodes.shape) != (g.batch_size,):
+            raise ValueError(f"readout='node' needs one node index per graph, shape ({g.batch_size},); got {None if nodes is None else tuple(nodes.shape)}")
+        return h[nodes]  # (B, hidden)
+
+    def forward(self, g: dgl.DGLGraph, x: torch.Tensor, e: torch.Tensor | None = None, nodes: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.embed(g, x, e, nodes))  # (B, D_out)

@@ -33,7 +33,7 @@ import dgl
 from .checks import check_choice, check_finite
 from .distributions import MaskedCategorical
 from .graphs import collate_obs
-from .nn import AGGREGATIONS, MLP, GatedMPNN, MPNNEncoder, readout
+from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, readout
 
 __all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic"]
 
@@ -49,6 +49,15 @@ def layer_init(module: nn.Module, gain: float = float(np.sqrt(2)), bias: float =
 
 def _last_linear(mlp: nn.Module) -> nn.Linear:
     return [m for m in mlp.modules() if isinstance(m, nn.Linear)][-1]
+
+
+def _one_node_per_graph(g: dgl.DGLGraph, flags: torch.Tensor, what: str) -> torch.Tensor:
+    """Global index of the single flagged node of every graph in a batch, shape ``(B,)``."""
+    idx = torch.nonzero(flags > 0.5).squeeze(1)
+    graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
+    if idx.numel() != g.batch_size or not torch.equal(graph_of[idx], torch.arange(g.batch_size)):
+        raise ValueError(f"every graph must flag exactly one {what} node")
+    return idx
 
 
 class MLPActorCritic(nn.Module):
@@ -110,14 +119,13 @@ class GraphActorCritic(nn.Module):
 
     .. math::
 
-        h = \mathrm{MPNNEncoder}(G, x), \qquad
-        z_G = \begin{cases} \bigoplus_{v} h_v & \text{readout} \in \{\text{sum}, \text{mean}, \text{max}\} \\
-                             h_{\text{agent}} & \text{readout} = \text{agent} \end{cases}, \qquad
-        \pi(\cdot \mid G) = \mathrm{softmax}(f_\theta(z_G)), \qquad V(G) = g_\phi(z_G)
+        \pi(\cdot \mid G) = \mathrm{softmax}\big(\mathrm{GraphPredictor}_\theta(G)\big), \qquad
+        V(G) = \mathrm{GraphPredictor}_\phi(G)
 
-    Actor and critic have separate encoders. With ``readout="agent"`` the graph is summarised by the
-    embedding of the node flagged in feature column ``agent_col`` (the agent's own node), which has
-    seen its neighbourhood through message passing.
+    Actor and critic are separate :class:`gnnrl_lite.nn.GraphPredictor` s (message passing, readout,
+    MLP). With ``readout="agent"`` each graph is summarised by the embedding of the node flagged in
+    feature column ``agent_col`` (the agent's own node), which has seen its neighbourhood through
+    message passing.
 
     Parameters
     ----------
@@ -146,30 +154,27 @@ class GraphActorCritic(nn.Module):
         if readout == "agent" and not 0 <= agent_col < node_dim:
             raise ValueError(f"agent_col must index a node feature in [0, {node_dim}); got {agent_col}")
         self.node_dim, self.edge_dim, self.agent_col = node_dim, edge_dim, agent_col
-        self.actor_encoder = MPNNEncoder(node_dim, hidden, layers, edge_dim, aggregation="sum", activation="tanh")
-        self.critic_encoder = MPNNEncoder(node_dim, hidden, layers, edge_dim, aggregation="sum", activation="tanh")
-        self.actor = layer_init(MLP(hidden, (hidden,), num_actions, "tanh"))
-        layer_init(_last_linear(self.actor), gain=0.01)
-        self.critic = layer_init(MLP(hidden, (hidden,), 1, "tanh"))
-        layer_init(_last_linear(self.critic), gain=1.0)
+        kind = "node" if readout == "agent" else readout
+        self.actor = GraphPredictor(node_dim, num_actions, hidden, layers, kind, "sum", "tanh", edge_dim)
+        self.critic = GraphPredictor(node_dim, 1, hidden, layers, kind, "sum", "tanh", edge_dim)
+        layer_init(self.actor.head)
+        layer_init(_last_linear(self.actor.head), gain=0.01)
+        layer_init(self.critic.head)
+        layer_init(_last_linear(self.critic.head), gain=1.0)
 
     def extra_repr(self) -> str:
         return f"readout={self.readout_kind!r}"
 
-    def _summary(self, g: dgl.DGLGraph, encoder: nn.Module) -> torch.Tensor:
-        e = g.edata["e"] if self.edge_dim else None
-        h = encoder(g, g.ndata["x"], e)  # (N, hidden)
-        if self.readout_kind == "agent":
-            return h[_one_node_per_graph(g, g.ndata["x"][:, self.agent_col], "agent")]  # (B, hidden)
-        return readout(g, h, self.readout_kind)  # (B, hidden)
-
     def forward(self, g: dgl.DGLGraph):
         if not isinstance(g, dgl.DGLGraph):
             raise TypeError(f"GraphActorCritic expects a (batched) DGLGraph; got {type(g).__name__}")
-        if g.ndata["x"].shape[1] != self.node_dim:
-            raise ValueError(f"node features must have {self.node_dim} columns; got {g.ndata['x'].shape[1]}")
-        logits = self.actor(self._summary(g, self.actor_encoder))  # (B, A)
-        value = self.critic(self._summary(g, self.critic_encoder)).squeeze(-1)  # (B,)
+        x = g.ndata["x"]
+        if x.shape[1] != self.node_dim:
+            raise ValueError(f"node features must have {self.node_dim} columns; got {x.shape[1]}")
+        e = g.edata["e"] if self.edge_dim else None
+        agent = _one_node_per_graph(g, x[:, self.agent_col], "agent") if self.readout_kind == "agent" else None  # (B,)
+        logits = self.actor(g, x, e, agent)  # (B, A)
+        value = self.critic(g, x, e, agent).squeeze(-1)  # (B,)
         return Categorical(logits=logits), value
 
 
@@ -217,15 +222,6 @@ class NodeScoreActorCritic(nn.Module):
         dist = MaskedCategorical.from_graph(self.score(h).squeeze(-1), g.batch_num_nodes(), g.ndata["mask"])
         value = self.critic(readout(g, h, "mean")).squeeze(-1)  # (B,)
         return dist, value
-
-
-def _one_node_per_graph(g: dgl.DGLGraph, flags: torch.Tensor, what: str) -> torch.Tensor:
-    """Global index of the single flagged node of every graph in a batch, shape ``(B,)``."""
-    idx = torch.nonzero(flags > 0.5).squeeze(1)
-    graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
-    if idx.numel() != g.batch_size or not torch.equal(graph_of[idx], torch.arange(g.batch_size)):
-        raise ValueError(f"every graph must flag exactly one {what} node")
-    return idx
 
 
 class NeighbourActorCritic(nn.Module):

@@ -1,7 +1,7 @@
-r"""Full-batch node classification: the supervised warm-up of Chapter 1.
+r"""Full-batch classification of nodes or graphs: the supervised warm-ups of Chapters 1 and 2.
 
-Given a graph, node features :math:`X` of shape ``(N, D)``, labels :math:`y` of shape ``(N,)`` and a
-boolean training mask, minimise the cross-entropy on the training nodes,
+Given a (batched) graph, node features :math:`X` of shape ``(N, D)``, labels :math:`y` with one entry
+per node (or per graph) and a boolean training mask, minimise the cross-entropy on the training rows,
 
 .. math::
 
@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.std import tqdm
 
-__all__ = ["fit_node_classifier", "accuracy"]
+__all__ = ["fit_classifier", "accuracy"]
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> float:
@@ -34,14 +34,14 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> 
     return (logits[mask].argmax(-1) == labels[mask]).float().mean().item()
 
 
-def fit_node_classifier(model: nn.Module, graph, features: torch.Tensor, labels: torch.Tensor, train_mask: torch.Tensor,
-                        *, epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4, progress: bool = False) -> list[float]:
-    """Train ``model(graph, features) -> logits`` on the ``train_mask`` nodes; return the loss per epoch.
+def fit_classifier(model: nn.Module, graph, features: torch.Tensor, labels: torch.Tensor, train_mask: torch.Tensor,
+                   *, epochs: int = 200, lr: float = 0.01, weight_decay: float = 5e-4, progress: bool = False) -> list[float]:
+    """Train ``model(graph, features) -> logits`` by full-batch Adam on the ``train_mask`` rows; return the loss per epoch.
 
-    ``progress`` shows a tqdm bar over epochs with the current loss.
+    The logits have one row per labelled item: per node for node classification (Chapter 1), per
+    graph of a batch for graph classification (Chapter 2). ``labels`` and ``train_mask`` have one
+    entry per row. ``progress`` shows a tqdm bar over epochs with the current loss.
     """
-    if features.shape[0] != labels.shape[0]:
-        raise ValueError(f"features has {features.shape[0]} rows but labels has {labels.shape[0]}")
     if train_mask.dtype != torch.bool or train_mask.shape != labels.shape:
         raise ValueError("train_mask must be a bool tensor with the same shape as labels")
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -49,7 +49,10 @@ def fit_node_classifier(model: nn.Module, graph, features: torch.Tensor, labels:
     model.train()
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, file=sys.stderr, mininterval=2.0, ncols=100)
     for _ in bar:
-        loss = nn.functional.cross_entropy(model(graph, features)[train_mask], labels[train_mask])
+        logits = model(graph, features)
+        if logits.shape[0] != labels.shape[0]:
+            raise ValueError(f"the model returned {logits.shape[0]} rows of logits but labels has {labels.shape[0]}")
+        loss = nn.functional.cross_entropy(logits[train_mask], labels[train_mask])
         opt.zero_grad()
         loss.backward()
         opt.step()

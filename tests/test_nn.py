@@ -6,7 +6,7 @@ from torch import nn
 
 import dgl
 
-from gnnrl_lite.nn import ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, MPNNEncoder, MPNNLayer, Readout, get_activation, readout
+from gnnrl_lite.nn import ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, MPNNEncoder, MPNNLayer, Readout, get_activation, readout
 
 KINDS = ("path", "cycle", "star", "complete", "random", "no_edges")
 SIZES = (1, 4, 7)
@@ -329,3 +329,27 @@ def test_mpnn_encoder_stacks_layers_with_activation():
     assert enc(g, x, e).shape == (4, 8) and len(enc.layers) == 3
     with pytest.raises(ValueError, match="layers"):
         MPNNEncoder(3, 8, layers=0)
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "max"])
+def test_graph_predictor_is_encoder_readout_head(kind):
+    """GraphPredictor(g, x) equals head(readout(encoder(g, x))) for a batch of graphs of different sizes."""
+    g = dgl.batch([dgl.graph(([0, 1, 2], [1, 2, 0])), dgl.graph(([0, 1], [1, 0]), num_nodes=4)])
+    x = torch.randn(g.num_nodes(), 3)
+    model = GraphPredictor(3, 2, hidden=8, readout=kind)
+    expected = model.head(readout(g, model.encoder(g, x), kind))
+    torch.testing.assert_close(model(g, x), expected, msg="the predictor must compose encoder, readout and head")
+    assert model(g, x).shape == (2, 2), "one output row per graph"
+
+
+def test_graph_predictor_node_readout_uses_the_given_nodes():
+    """readout='node' takes the embedding of one given node per graph, and needs those indices."""
+    g = dgl.batch([dgl.graph(([0, 1], [1, 2])), dgl.graph(([0], [1]))])
+    x = torch.randn(5, 3)
+    model = GraphPredictor(3, 1, hidden=8, readout="node")
+    nodes = torch.tensor([2, 3])
+    torch.testing.assert_close(model.embed(g, x, nodes=nodes), model.encoder(g, x)[nodes], msg="node readout")
+    with pytest.raises(ValueError, match="one node index per graph"):
+        model(g, x)
+    with pytest.raises(ValueError, match="readout"):
+        GraphPredictor(3, 1, readout="median")

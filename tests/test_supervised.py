@@ -7,7 +7,7 @@ from torch import nn
 import dgl
 
 from gnnrl_lite.nn import MPNNLayer
-from gnnrl_lite.supervised import accuracy, fit_node_classifier
+from gnnrl_lite.supervised import accuracy, fit_classifier
 
 
 class _FeatureOnly(nn.Module):
@@ -65,12 +65,12 @@ def test_accuracy_integer_mask_is_rejected():
 
 
 @pytest.mark.parametrize("model_cls", [_FeatureOnly, _OneLayerGNN])
-def test_fit_node_classifier_reduces_loss_on_separable_problem(model_cls):
-    """fit_node_classifier returns one loss per epoch, reduces the loss and fits a separable problem (train acc 1)."""
+def test_fit_classifier_reduces_loss_on_separable_problem(model_cls):
+    """fit_classifier returns one loss per epoch, reduces the loss and fits a separable problem (train acc 1)."""
     g, x, y = _separable_problem()
     train_mask = torch.arange(20) < 14
     model = model_cls(2, 2)
-    losses = fit_node_classifier(model, g, x, y, train_mask, epochs=150, lr=0.05, weight_decay=0.0)
+    losses = fit_classifier(model, g, x, y, train_mask, epochs=150, lr=0.05, weight_decay=0.0)
     assert len(losses) == 150, "one loss per epoch"
     assert losses[-1] < 0.5 * losses[0], "training must reduce the cross-entropy loss"
     assert not model.training, "the model must be left in eval mode"
@@ -78,17 +78,30 @@ def test_fit_node_classifier_reduces_loss_on_separable_problem(model_cls):
         assert accuracy(model(g, x), y, train_mask) == 1.0, "a separable problem must be fitted on the training nodes"
 
 
-def test_fit_node_classifier_rejects_bad_input():
-    """fit_node_classifier raises ValueError for a row mismatch and for a non-bool or mis-shaped train mask."""
+def test_fit_classifier_rejects_bad_input():
+    """fit_classifier raises ValueError for a row mismatch and for a non-bool or mis-shaped train mask."""
     g, x, y = _separable_problem(4)
-    with pytest.raises(ValueError, match="features has 4 rows but labels has 3"):
-        fit_node_classifier(_FeatureOnly(2, 2), g, x, y[:3], torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="returned 4 rows of logits but labels has 3"):
+        fit_classifier(_FeatureOnly(2, 2), g, x, y[:3], torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match="train_mask must be a bool tensor"):
-        fit_node_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones(4))
+        fit_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones(4))
 
 
-def test_fit_node_classifier_progress_bar_runs(capsys):
+def test_fit_classifier_progress_bar_runs(capsys):
     """progress=True shows a tqdm bar on stderr and still returns one loss per epoch."""
     g, x, y = _separable_problem()
-    losses = fit_node_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones_like(y, dtype=torch.bool), epochs=3, progress=True)
+    losses = fit_classifier(_FeatureOnly(2, 2), g, x, y, torch.ones_like(y, dtype=torch.bool), epochs=3, progress=True)
     assert len(losses) == 3 and "epochs" in capsys.readouterr().err, "a progress bar must be printed"
+
+
+def test_fit_classifier_trains_a_graph_classifier():
+    """fit_classifier also fits graph-level logits (one row per graph of a batch): graphs labelled by their size."""
+    from gnnrl_lite.nn import GraphPredictor
+
+    graphs = [dgl.graph((torch.arange(n - 1), torch.arange(1, n)), num_nodes=n) for n in (2, 3, 6, 7)]
+    g = dgl.batch(graphs)
+    y = torch.tensor([0, 0, 1, 1])
+    model = GraphPredictor(1, 2, hidden=8, readout="sum")
+    losses = fit_classifier(model, g, torch.ones(g.num_nodes(), 1), y, torch.ones(4, dtype=torch.bool), epochs=200, lr=0.02, weight_decay=0.0)
+    assert losses[-1] < losses[0], "the loss must decrease"
+    assert accuracy(model(g, torch.ones(g.num_nodes(), 1)), y, torch.ones(4, dtype=torch.bool)) == 1.0, "small and large graphs separated"
