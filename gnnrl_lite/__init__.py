@@ -8,11 +8,13 @@ Modules, one idea each, with dependencies flowing one way
 - :mod:`gnnrl_lite.graphs`: ``gymnasium.spaces.Graph`` <-> ``DGLGraph``, batching, action masks.
 - :mod:`gnnrl_lite.nn`: MLPs, message passing (MPNN, gated MPNN) and readouts on DGL.
 - :mod:`gnnrl_lite.distributions`: masked categorical distributions over variable action sets.
-- :mod:`gnnrl_lite.policies`: actor-critic modules (MLP, GNN node-scoring) for PPO.
+- :mod:`gnnrl_lite.policies`: actor-critic modules (MLP, GNN feature extractor, node and neighbour scoring, random).
 - :mod:`gnnrl_lite.algos.ppo`: PPO with GAE for vectorised Gymnasium environments.
+- :mod:`gnnrl_lite.algos.dqn`: DQN with replay, n-step returns and action masks.
+- :mod:`gnnrl_lite.rollouts`: batched evaluation of many episodes at once.
 - :mod:`gnnrl_lite.supervised`: a full-batch node-classification loop (Chapter 1).
 - :mod:`gnnrl_lite.plotting`: learning curves with standard-error bands.
-- :mod:`gnnrl_lite.envs`: small environments used in the book and its tests.
+- :mod:`gnnrl_lite.envs`: small environments used in the book and its tests, and MLP-baseline wrappers.
 """
 
 import os as _os

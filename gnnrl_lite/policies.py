@@ -35,7 +35,7 @@ from .distributions import MaskedCategorical
 from .graphs import collate_obs
 from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, readout
 
-__all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic"]
+__all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic", "RandomPolicy"]
 
 
 def layer_init(module: nn.Module, gain: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
@@ -143,20 +143,23 @@ class GraphActorCritic(nn.Module):
         Edge feature size (0: none).
     agent_col : int
         Feature column flagging the agent's node (used by ``readout="agent"``).
+    aggregation : str
+        Message aggregation inside the encoder (``"sum"``, ``"mean"`` or ``"max"``).
     """
 
     READOUTS = AGGREGATIONS + ("agent",)
 
     def __init__(self, node_dim: int, num_actions: int, hidden: int = 64, layers: int = 2, readout: str = "mean",
-                 edge_dim: int = 0, agent_col: int = 0):
+                 edge_dim: int = 0, agent_col: int = 0, aggregation: str = "sum"):
         super().__init__()
         self.readout_kind = check_choice(readout, self.READOUTS, "readout")
+        check_choice(aggregation, AGGREGATIONS, "aggregation")
         if readout == "agent" and not 0 <= agent_col < node_dim:
             raise ValueError(f"agent_col must index a node feature in [0, {node_dim}); got {agent_col}")
         self.node_dim, self.edge_dim, self.agent_col = node_dim, edge_dim, agent_col
         kind = "node" if readout == "agent" else readout
-        self.actor = GraphPredictor(node_dim, num_actions, hidden, layers, kind, "sum", "tanh", edge_dim)
-        self.critic = GraphPredictor(node_dim, 1, hidden, layers, kind, "sum", "tanh", edge_dim)
+        self.actor = GraphPredictor(node_dim, num_actions, hidden, layers, kind, aggregation, "tanh", edge_dim)
+        self.critic = GraphPredictor(node_dim, 1, hidden, layers, kind, aggregation, "tanh", edge_dim)
         layer_init(self.actor.head)
         layer_init(_last_linear(self.actor.head), gain=0.01)
         layer_init(self.critic.head)
@@ -248,15 +251,18 @@ class NeighbourActorCritic(nn.Module):
         Propagation steps :math:`T`.
     agent_col, goal_col : int
         Feature columns that flag the agent's node and the goal node (one per graph each).
+    aggregation : str
+        Neighbour aggregation of the GatedMPNN: ``"sum"``, ``"mean"`` or ``"max"``.
     """
 
-    def __init__(self, node_dim: int, hidden: int = 32, steps: int = 8, agent_col: int = 0, goal_col: int = 1):
+    def __init__(self, node_dim: int, hidden: int = 32, steps: int = 8, agent_col: int = 0, goal_col: int = 1,
+                 aggregation: str = "mean"):
         super().__init__()
         for name, col in (("agent_col", agent_col), ("goal_col", goal_col)):
             if not 0 <= col < node_dim:
                 raise ValueError(f"{name} must index a node feature in [0, {node_dim}); got {col}")
         self.node_dim, self.agent_col, self.goal_col = node_dim, agent_col, goal_col
-        self.encoder = GatedMPNN(node_dim, hidden, steps, aggregation="mean")
+        self.encoder = GatedMPNN(node_dim, hidden, steps, aggregation=aggregation)
         self.score = layer_init(MLP(3 * hidden, (hidden,), 1, "tanh"))  # s([z_v || z_u || z_g])
         layer_init(_last_linear(self.score), gain=0.01)
         self.critic = layer_init(MLP(2 * hidden, (hidden,), 1, "tanh"))
@@ -279,3 +285,32 @@ class NeighbourActorCritic(nn.Module):
         dist = MaskedCategorical.from_graph(scores, g.batch_num_nodes(), g.ndata["mask"])
         value = self.critic(torch.cat([z_v, z_g], dim=-1)).squeeze(-1)  # (B,)
         return dist, value
+
+
+class RandomPolicy(nn.Module):
+    r"""The uniform random baseline in the same protocol: :math:`\pi(a \mid s) = 1 / |\mathcal{A}(s)|`.
+
+    With ``num_actions`` set, actions are a fixed set of that size and observations may be tensors
+    ``(B, ...)`` or batched graphs. With ``num_actions=None``, actions are nodes and the valid ones
+    are given by the observation's mask column (``collate`` with ``node_mask=True``), e.g. a random
+    walk over the neighbours in :class:`gnnrl_lite.envs.RoomsEnv`. The value is always 0. ``mode``
+    of a uniform distribution is its first valid action, so evaluate it with sampling.
+    """
+
+    def __init__(self, num_actions: int | None = None):
+        super().__init__()
+        if num_actions is not None and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer)) or num_actions < 1):
+            raise ValueError(f"num_actions must be a positive integer or None; got {num_actions!r}")
+        self.num_actions = num_actions
+        if num_actions is None:
+            self.collate = functools.partial(collate_obs, node_mask=True)
+
+    def forward(self, obs):
+        if self.num_actions is None:
+            if not isinstance(obs, dgl.DGLGraph) or "mask" not in obs.ndata:
+                raise ValueError("RandomPolicy over nodes expects a batched DGLGraph with ndata['mask'] (collate with node_mask=True)")
+            n = obs.batch_num_nodes()
+            dist = MaskedCategorical.from_graph(torch.zeros(int(n.sum())), n, obs.ndata["mask"])
+            return dist, torch.zeros(obs.batch_size)
+        batch = obs.batch_size if isinstance(obs, dgl.DGLGraph) else len(obs)
+        return Categorical(logits=torch.zeros(batch, self.num_actions)), torch.zeros(batch)

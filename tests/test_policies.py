@@ -244,3 +244,38 @@ def _bad_graph():
     g = dgl.graph(([0], [1]))
     g.ndata["x"] = torch.zeros(2, 4)
     return g
+
+
+def test_random_policy_is_uniform_over_fixed_or_masked_actions():
+    """Fixed actions: uniform over num_actions; node actions: uniform over the masked-in nodes; values are 0."""
+    from gnnrl_lite.envs import RoomsEnv
+    from gnnrl_lite.policies import RandomPolicy
+
+    dist, value = RandomPolicy(4)(torch.zeros(3, 7))
+    torch.testing.assert_close(dist.probs, torch.full((3, 4), 0.25))
+    assert value.tolist() == [0.0, 0.0, 0.0]
+    pol = RandomPolicy()
+    obs = [RoomsEnv(6, 9).reset(seed=s)[0] for s in range(3)]
+    dist, value = pol(pol.collate(obs))
+    for b, o in enumerate(obs):
+        nbrs = o.nodes[:, 2] > 0.5
+        p = dist.probs[b, :len(o.nodes)].numpy()
+        np.testing.assert_allclose(p[nbrs], 1.0 / nbrs.sum(), rtol=1e-6)
+        assert (p[~nbrs] == 0).all()
+    with pytest.raises(ValueError, match="num_actions"):
+        RandomPolicy(0)
+    with pytest.raises(ValueError, match="mask"):
+        RandomPolicy()(torch.zeros(2, 3))
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
+def test_graph_policies_take_an_aggregation(aggregation, rng):
+    """GraphActorCritic and NeighbourActorCritic pass the aggregation to their encoders; unknown ones raise."""
+    pol = GraphActorCritic(3, 5, hidden=8, readout="agent", aggregation=aggregation)
+    dist, _ = pol(_entity_batch([3, 5], rng))
+    assert dist.probs.shape == (2, 5)
+    assert NeighbourActorCritic(2, hidden=8, steps=2, aggregation=aggregation).encoder.aggregation == aggregation
+    with pytest.raises(ValueError, match="aggregation"):
+        GraphActorCritic(3, 5, aggregation="median")
+    with pytest.raises(ValueError, match="aggregation"):
+        NeighbourActorCritic(2, aggregation="median")

@@ -90,3 +90,18 @@ def test_rooms_rejects_bad_arguments(kwargs, match):
     """Bad constructor arguments raise ValueError naming the argument."""
     with pytest.raises(ValueError, match=match):
         RoomsEnv(**kwargs)
+
+
+def test_reset_options_play_a_given_graph():
+    """reset(options=...) plays the given graph, agent and goal; bad options raise clear errors."""
+    env = RoomsEnv(2, 6)
+    star = {"edges": np.array([[0, 1], [0, 2], [0, 3], [3, 4]]), "agent": 1, "goal": 4}
+    obs, info = env.reset(seed=0, options=star)
+    assert obs.nodes.shape == (5, 3) and info["shortest_path"] == 3 and info["num_rooms"] == 5
+    assert obs.nodes[1, 0] == 1 and obs.nodes[4, 1] == 1 and obs.nodes[:, 2].tolist() == [1, 0, 0, 0, 0]
+    bad = [({**star, "edges": np.array([[0, 1], [2, 3]]), "goal": 3}, "connected"), ({**star, "goal": 1}, "distinct"),
+           ({**star, "edges": np.array([[0, 9]])}, "max_rooms"), ({**star, "edges": np.array([[0, 0], [0, 1]])}, "self-loops"),
+           ({**star, "edges": np.zeros((0, 2))}, "non-empty")]
+    for options, match in bad:
+        with pytest.raises(ValueError, match=match):
+            env.reset(options=options)

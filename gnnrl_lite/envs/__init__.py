@@ -2,8 +2,9 @@
 
 - :class:`gnnrl_lite.envs.toy.PickMaxNodeEnv`: pick the node with the largest value (a graph
   observation with a node action mask; the smoke test for GNN policies with PPO).
-- :class:`gnnrl_lite.envs.collect.CollectEnv`: collect items on a grid among obstacles, seeing the
+- :class:`gnnrl_lite.envs.reach.ReachEnv`: reach a goal on a grid among landmarks, seeing the
   entities as a graph; a fixed action set (Chapter 3; policy: :class:`gnnrl_lite.policies.GraphActorCritic`).
+- :mod:`gnnrl_lite.envs.wrappers`: fixed-size views of these envs for MLP baselines.
 - :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
   neighbouring room at every step ("neighbours as actions", Chapter 3; policy:
   :class:`gnnrl_lite.policies.NeighbourActorCritic`).
@@ -15,11 +16,11 @@ from typing import Callable
 
 import gymnasium as gym
 
-from .collect import CollectEnv
+from .reach import ReachEnv
 from .rooms import RoomsEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "CollectEnv", "PickMaxNodeEnv", "RoomsEnv"]
+__all__ = ["make_vec_env", "PickMaxNodeEnv", "ReachEnv", "RoomsEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:

@@ -36,6 +36,9 @@ Starting State
 --------------
 A new graph, agent room and goal room (distinct) every episode, all drawn from ``self.np_random``.
 ``info["shortest_path"]`` is the BFS distance from the agent to the goal, the optimal episode length.
+``reset(options={"edges": e, "agent": a, "goal": g})`` plays a given connected graph instead
+(undirected edges ``e`` of shape ``(m, 2)`` over rooms ``0..n-1`` with ``n <= max_rooms``), e.g. a
+hand-made test case.
 
 Episode End
 -----------
@@ -131,18 +134,39 @@ class RoomsEnv(gym.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         rng = self.np_random
-        self._n = int(rng.integers(self.min_rooms, self.max_rooms + 1))
-        self._edges = random_connected_graph(self._n, self.extra_doors, rng)
+        if options and "edges" in options:
+            self._n, self._edges, agent, goal = self._given_graph(options)
+        else:
+            self._n = int(rng.integers(self.min_rooms, self.max_rooms + 1))
+            self._edges = random_connected_graph(self._n, self.extra_doors, rng)
+            agent, goal = (int(x) for x in rng.choice(self._n, size=2, replace=False))
         self._links = np.concatenate([self._edges, self._edges[:, ::-1]])
         self._adj = [[] for _ in range(self._n)]
         for u, v in self._edges:
             self._adj[u].append(int(v))
             self._adj[v].append(int(u))
-        self._agent, self._goal = (int(x) for x in rng.choice(self._n, size=2, replace=False))
+        self._agent, self._goal = agent, goal
         self._steps = 0
         self._limit = self.max_steps if self.max_steps is not None else 4 * self._n
         shortest = int(bfs_distances(self._n, self._edges, self._agent)[self._goal])
         return self._get_obs(), {"shortest_path": shortest, "num_rooms": self._n}
+
+    def _given_graph(self, options: dict):
+        edges = np.asarray(options["edges"], dtype=np.int64)
+        if edges.ndim != 2 or edges.shape[1] != 2 or len(edges) == 0 or edges.min() < 0:
+            raise ValueError(f"options['edges'] must be a non-empty (m, 2) array of room indices; got shape {edges.shape}")
+        n = int(edges.max()) + 1
+        if n > self.max_rooms:
+            raise ValueError(f"the given graph has {n} rooms but the action space allows max_rooms={self.max_rooms}")
+        edges = np.unique(np.sort(edges, axis=1), axis=0)
+        if (edges[:, 0] == edges[:, 1]).any():
+            raise ValueError("options['edges'] must not contain self-loops")
+        agent, goal = int(options.get("agent", -1)), int(options.get("goal", -1))
+        if not (0 <= agent < n and 0 <= goal < n and agent != goal):
+            raise ValueError(f"options need distinct 'agent' and 'goal' rooms in [0, {n}); got {agent}, {goal}")
+        if (bfs_distances(n, edges, agent) < 0).any():
+            raise ValueError("the given graph must be connected")
+        return n, edges, agent, goal
 
     def step(self, action):
         a = int(action)
