@@ -19,7 +19,8 @@ fewest investors (Darvariu et al., 2021): a smallest set :math:`S` with no edge 
     x_v + \sum_{u \in \mathcal N(v)} x_u \ge 1 \;\; \forall v .
 
 The exact solvers are integer programs solved with ``scipy.optimize.milp`` (HiGHS), fine for
-graphs of a few hundred nodes. The heuristics are the usual baselines: greedy maximum degree and
+graphs of a few hundred nodes. Minimum spanning trees (Chapter 4's edge-selection problem) come from
+Kruskal's algorithm, which is exact. The heuristics are the usual baselines: greedy maximum degree and
 the maximal-matching 2-approximation for vertex cover, and greedy maximum coverage for the
 independent set.
 """
@@ -31,7 +32,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
 __all__ = ["erdos_renyi", "barabasi_albert", "is_vertex_cover", "is_maximal_independent_set", "min_vertex_cover",
-           "greedy_vertex_cover", "matching_vertex_cover", "min_maximal_independent_set", "greedy_independent_set"]
+           "greedy_vertex_cover", "matching_vertex_cover", "min_maximal_independent_set", "greedy_independent_set",
+           "minimum_spanning_tree_weight"]
 
 
 def _check_graph(n: int, edges: np.ndarray) -> np.ndarray:
@@ -170,3 +172,29 @@ def greedy_independent_set(n: int, edges: np.ndarray) -> np.ndarray:
         covered[v] = True
         covered[adj[v]] = True
     return np.array(sorted(chosen), dtype=np.int64)
+
+
+def minimum_spanning_tree_weight(n: int, edges: np.ndarray, weights: np.ndarray) -> float:
+    """Weight of a minimum spanning tree (Kruskal with union-find); raises if the graph is not connected."""
+    edges = _check_graph(n, edges)
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (len(edges),):
+        raise ValueError(f"weights must have shape ({len(edges)},); got {weights.shape}")
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    total, joined = 0.0, 0
+    for i in np.argsort(weights, kind="stable"):
+        ru, rv = find(int(edges[i, 0])), find(int(edges[i, 1]))
+        if ru != rv:
+            parent[ru] = rv
+            total += float(weights[i])
+            joined += 1
+    if joined != n - 1:
+        raise ValueError("the graph is not connected: it has no spanning tree")
+    return total

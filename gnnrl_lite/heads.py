@@ -17,6 +17,10 @@ feature column, see :mod:`gnnrl_lite.graphs`).
 
 The score-based head spends one MLP evaluation per node; the proto-action head one per graph plus
 a distance per node, which is what made it attractive for very large action sets.
+
+- :class:`EdgeScoreActorCritic` chooses an *edge*: each directed edge gets the embedding
+  :math:`[z_u \,\|\, z_v \,\|\, e_{uv}]` (or :math:`[z_u \,\|\, z_v]` without edge features), scored
+  by an MLP in one pass, with a softmax over the valid edges (the edge mask).
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from torch import nn
 
 from .distributions import MaskedCategorical
 from .graphs import collate_obs, pad_by_graph
-from .nn import MLP, GatedMPNN, readout
+from .nn import MLP, GatedMPNN, MPNNEncoder, readout
 from .policies import _last_linear, layer_init
 
-__all__ = ["NodeQNet", "ProtoActionActorCritic"]
+__all__ = ["NodeQNet", "ProtoActionActorCritic", "EdgeScoreActorCritic"]
 
 
 def _check_masked_graph(g, node_dim: int, name: str) -> torch.Tensor:
@@ -115,3 +119,54 @@ class ProtoActionActorCritic(nn.Module):
         scores = -(proto[graph_of] - z).norm(dim=-1)  # (N,): -||a_hat - z_v||
         dist = MaskedCategorical.from_graph(scores, g.batch_num_nodes(), g.ndata["mask"])
         return dist, self.critic(z_g).squeeze(-1)
+
+
+class EdgeScoreActorCritic(nn.Module):
+    r"""Edges as actions, scored in one pass from edge embeddings (see the module docstring).
+
+    .. math::
+
+        z = \mathrm{MPNN}(G, x, e), \qquad
+        \pi(uv \mid G) = \frac{M_{uv} \exp s([z_u \| z_v \| e_{uv}])}{\sum_{u'v'} M_{u'v'} \exp s([z_{u'} \| z_{v'} \| e_{u'v'}])},
+        \qquad V(G) = \mathrm{MLP}\Big(\tfrac{1}{|V|} \textstyle\sum_v z_v\Big)
+
+    Actions are edge indices local to each graph (the order of ``edge_links``). With
+    ``use_edge_features=False`` neither the message passing nor the score sees :math:`e_{uv}`,
+    so edges are told apart only by their end nodes.
+
+    Parameters
+    ----------
+    node_dim, edge_dim : int
+        Node and edge feature sizes without the edge mask column.
+    hidden : int
+        Size of :math:`z_v`.
+    layers : int
+        Message-passing layers.
+    use_edge_features : bool
+        Whether the encoder and the score read :math:`e_{uv}`.
+    """
+
+    def __init__(self, node_dim: int, edge_dim: int, hidden: int = 32, layers: int = 3, use_edge_features: bool = True):
+        super().__init__()
+        self.node_dim, self.edge_dim, self.use_edge_features = node_dim, edge_dim, use_edge_features
+        used = edge_dim if use_edge_features else 0
+        self.encoder = MPNNEncoder(node_dim, hidden, layers, used, "sum", "relu")
+        self.score = layer_init(MLP(2 * hidden + used, (hidden,), 1, "tanh"))  # s([z_u || z_v || e_uv])
+        layer_init(_last_linear(self.score), gain=0.01)
+        self.critic = layer_init(MLP(hidden, (hidden,), 1, "tanh"))
+        layer_init(_last_linear(self.critic), gain=1.0)
+
+    collate = staticmethod(functools.partial(collate_obs, edge_mask=True))
+
+    def forward(self, g: dgl.DGLGraph):
+        if not isinstance(g, dgl.DGLGraph) or "mask" not in g.edata:
+            raise ValueError("EdgeScoreActorCritic expects a batched DGLGraph with edata['mask'] (collate with edge_mask=True)")
+        x, e = g.ndata["x"], g.edata["e"]
+        if x.shape[1] != self.node_dim or e.shape[1] != self.edge_dim:
+            raise ValueError(f"expected {self.node_dim} node and {self.edge_dim} edge feature columns (without the mask); got {x.shape[1]} and {e.shape[1]}")
+        z = self.encoder(g, x, e if self.use_edge_features else None)  # (N, hidden)
+        u, v = g.edges()
+        parts = [z[u], z[v]] + ([e] if self.use_edge_features else [])
+        scores = self.score(torch.cat(parts, dim=-1)).squeeze(-1)  # (E,)
+        dist = MaskedCategorical.from_graph(scores, g.batch_num_edges(), g.edata["mask"])
+        return dist, self.critic(readout(g, z, "mean")).squeeze(-1)

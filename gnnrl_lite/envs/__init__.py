@@ -6,6 +6,8 @@
   entities as a graph; a fixed action set (Chapter 3; policy: :class:`gnnrl_lite.policies.GraphActorCritic`).
 - :mod:`gnnrl_lite.envs.graph_problems`: :class:`VertexCoverEnv` and :class:`PublicGoodsEnv`, sets of
   nodes built one node per step on random graphs ("nodes as actions", Chapter 4).
+- :class:`gnnrl_lite.envs.spanning_tree.SpanningTreeEnv`: grow a spanning tree one edge at a time
+  ("edges as actions", Chapter 4).
 - :mod:`gnnrl_lite.envs.wrappers`: fixed-size views of these envs for MLP baselines.
 - :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
   neighbouring room at every step ("neighbours as actions", Chapter 3; policy:
@@ -21,9 +23,10 @@ import gymnasium as gym
 from .graph_problems import PublicGoodsEnv, VertexCoverEnv
 from .reach import ReachEnv
 from .rooms import RoomsEnv
+from .spanning_tree import SpanningTreeEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "PickMaxNodeEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "VertexCoverEnv"]
+__all__ = ["make_vec_env", "PickMaxNodeEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
