@@ -9,7 +9,7 @@ Modules, one idea each, with dependencies flowing one way
 - :mod:`gnnrl_lite.nn`: MLPs, message passing (MPNN, gated MPNN) and readouts on DGL.
 - :mod:`gnnrl_lite.distributions`: masked categorical distributions over variable action sets.
 - :mod:`gnnrl_lite.policies`: actor-critic modules (MLP, GNN feature extractor, node and neighbour scoring, random).
-- :mod:`gnnrl_lite.heads`: node-selection heads (per-node Q-values, the proto-action).
+- :mod:`gnnrl_lite.heads`: heads that choose a node (per-node Q-values, the proto-action) or an edge (edge scores, the line graph).
 - :mod:`gnnrl_lite.combinatorial`: random graphs, exact (milp) and heuristic vertex covers and independent sets.
 - :mod:`gnnrl_lite.algos.ppo`: PPO with GAE for vectorised Gymnasium environments.
 - :mod:`gnnrl_lite.algos.dqn`: DQN with replay, n-step returns and action masks.

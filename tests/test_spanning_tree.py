@@ -89,3 +89,68 @@ def test_edge_score_policy_masks_edges_and_trains(use):
               ppo.PPOConfig(total_timesteps=32, num_envs=2, num_steps=16, num_minibatches=2), progress=False)
     with pytest.raises(ValueError, match="edata"):
         pol(torch.zeros(1))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_line_graph_edge_count_matches_the_degree_formula(seed):
+    """dgl.line_graph's edge count equals sum_v d_v (d_v - 1) for a graph stored in both directions."""
+    import dgl
+
+    from gnnrl_lite.graphs import collate_obs
+    from gnnrl_lite.heads import line_graph_num_edges
+
+    obs = SpanningTreeEnv(10, 30).reset(seed=seed)[0]
+    g = collate_obs([obs], edge_mask=True)
+    d = g.in_degrees()
+    assert dgl.line_graph(g, backtracking=False).num_edges() == line_graph_num_edges(g) == int((d * (d - 1)).sum())
+    with pytest.raises(TypeError):
+        line_graph_num_edges(obs)
+
+
+def test_line_graph_policy_masks_edges_is_batch_consistent_and_trains():
+    """Probability only on valid edges; a graph's output does not depend on the others in the batch; PPO smoke test."""
+    from gnnrl_lite.heads import LineGraphActorCritic
+
+    seed_everything(0)
+    pol = LineGraphActorCritic(1, 1, hidden=8, layers=2)
+    obs = [SpanningTreeEnv(5, 9).reset(seed=s)[0] for s in range(3)]
+    with torch.no_grad():
+        dist, value = pol(pol.collate(obs))
+        alone, v_alone = pol(pol.collate(obs[1:2]))
+    p = dist.probs[1, :len(obs[1].edge_links)]
+    torch.testing.assert_close(p, alone.probs[0, :len(obs[1].edge_links)], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(value[1:2], v_alone, atol=1e-6, rtol=1e-5)
+    assert torch.all(p[torch.as_tensor(obs[1].edges[:, 1] < 0.5)] == 0)
+    ppo.train(pol, make_vec_env(lambda: SpanningTreeEnv(5, 8), 2),
+              ppo.PPOConfig(total_timesteps=32, num_envs=2, num_steps=16, num_minibatches=2), progress=False)
+    with pytest.raises(ValueError, match="edge feature"):
+        LineGraphActorCritic(1, 2)(pol.collate(obs))
+
+
+def test_two_step_policy_is_a_distribution_over_valid_edges_and_trains():
+    """pi(u) pi(v|u) sums to one over the valid edges; samples and the mode are valid edges; PPO smoke test."""
+    from gnnrl_lite.heads import TwoStepEdgeActorCritic
+
+    seed_everything(0)
+    pol = TwoStepEdgeActorCritic(1, 1, hidden=8, layers=2)
+    env = SpanningTreeEnv(6, 6)
+    obs, _ = env.reset(seed=2)
+    obs, *_ = env.step(int(np.flatnonzero(obs.edges[:, 1] > 0.5)[0]))  # a tree of two nodes: several sources
+    valid = np.flatnonzero(obs.edges[:, 1] > 0.5)
+    g = pol.collate([obs])
+    with torch.no_grad():
+        dist, value = pol(g)
+        total = sum(dist.log_prob(torch.tensor([a])).exp().item() for a in valid)
+        samples = {int(dist.sample()[0]) for _ in range(30)}
+        mode = int(dist.mode[0])
+        assert dist.entropy().shape == (1,)
+    assert total == pytest.approx(1.0, abs=1e-5) and samples <= set(valid.tolist()) and mode in valid
+    batch = [SpanningTreeEnv(5, 9).reset(seed=s)[0] for s in range(3)]
+    with torch.no_grad():
+        d, v = pol(pol.collate(batch))
+        a = d.sample()
+    assert v.shape == a.shape == (3,) and all(b.edges[int(a[i]), 1] > 0.5 for i, b in enumerate(batch))
+    ppo.train(pol, make_vec_env(lambda: SpanningTreeEnv(5, 8), 2),
+              ppo.PPOConfig(total_timesteps=32, num_envs=2, num_steps=16, num_minibatches=2), progress=False)
+    with pytest.raises(ValueError, match="edata"):
+        pol(torch.zeros(1))
