@@ -253,7 +253,12 @@ class _TwoStepEdgeDistribution:
         self.edge_src = u  # (E,) global source node of every edge
 
     def _destination(self, src_local: torch.Tensor) -> MaskedCategorical:
-        return self.policy.destination(self.g, src_local + self.node_offsets)
+        cached = getattr(self, "_cache", None)  # sample() then log_prob() of the same edges: one second pass, not two
+        if cached is not None and torch.equal(cached[0], src_local):
+            return cached[1]
+        dest = self.policy.destination(self.g, src_local + self.node_offsets)
+        self._cache = (src_local, dest)
+        return dest
 
     def _edge_source(self, actions: torch.Tensor) -> torch.Tensor:
         return self.edge_src[actions + self.edge_offsets] - self.node_offsets  # local source of each chosen edge

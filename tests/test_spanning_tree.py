@@ -154,3 +154,20 @@ def test_two_step_policy_is_a_distribution_over_valid_edges_and_trains():
               ppo.PPOConfig(total_timesteps=32, num_envs=2, num_steps=16, num_minibatches=2), progress=False)
     with pytest.raises(ValueError, match="edata"):
         pol(torch.zeros(1))
+
+
+def test_two_step_sample_then_log_prob_runs_the_second_pass_once():
+    """The rollout's sample() and log_prob() of the same edges share one conditioned forward pass."""
+    from gnnrl_lite.heads import TwoStepEdgeActorCritic
+
+    seed_everything(0)
+    pol = TwoStepEdgeActorCritic(1, 1, hidden=8, layers=2)
+    calls = []
+    original = pol.destination
+    pol.destination = lambda g, src: calls.append(1) or original(g, src)
+    obs = [SpanningTreeEnv(5, 9).reset(seed=s)[0] for s in range(3)]
+    with torch.no_grad():
+        dist, _ = pol(pol.collate(obs))
+        actions = dist.sample()
+        dist.log_prob(actions)
+    assert len(calls) == 1
