@@ -127,6 +127,11 @@ def to_dgl(instance: GraphInstance, *, node_mask: bool = False, edge_mask: bool 
     >>> g.num_nodes(), g.num_edges(), tuple(g.ndata["x"].shape)
     (3, 2, (3, 2))
     """
+    return _assemble([_parts(instance, node_mask, edge_mask)])
+
+
+def _parts(instance: GraphInstance, node_mask: bool, edge_mask: bool) -> dict:
+    """Validate one instance and return its tensors: ``x``, ``links``, optional ``e``, ``nmask``, ``emask``."""
     if not isinstance(instance, GraphInstance):
         raise TypeError(f"expected a gymnasium GraphInstance; got {type(instance).__name__}")
     nodes = np.asarray(instance.nodes)
@@ -148,10 +153,10 @@ def to_dgl(instance: GraphInstance, *, node_mask: bool = False, edge_mask: bool 
         raise ValueError(f"edge_links refer to node ids outside [0, {n}); got range [{links.min()}, {links.max()}]")
     x = torch.as_tensor(nodes, dtype=torch.float32)
     check_finite(x, "node features")
-    g = dgl.graph((torch.as_tensor(links[:, 0], dtype=torch.int64), torch.as_tensor(links[:, 1], dtype=torch.int64)), num_nodes=n)
+    out = {"n": n, "links": torch.as_tensor(links, dtype=torch.int64), "e": None, "nmask": None, "emask": None}
     if node_mask:
-        x, g.ndata["mask"] = _split_mask(x, "node")
-    g.ndata["x"] = x
+        x, out["nmask"] = _split_mask(x, "node")
+    out["x"] = x
     edges = None if instance.edges is None else np.asarray(instance.edges)
     if edges is not None and edges.ndim == 2:
         if edges.shape[0] != links.shape[0]:
@@ -159,13 +164,36 @@ def to_dgl(instance: GraphInstance, *, node_mask: bool = False, edge_mask: bool 
         e = torch.as_tensor(edges, dtype=torch.float32)
         check_finite(e, "edge features")
         if edge_mask:
-            e, g.edata["mask"] = _split_mask(e, "edge")
+            e, out["emask"] = _split_mask(e, "edge")
         if e.shape[1] > 0:
-            g.edata["e"] = e
+            out["e"] = e
     elif edge_mask:
         raise ValueError("edge_mask=True needs edge features of shape (E, D) whose last column is the mask")
     elif edges is not None and edges.shape[0] != links.shape[0]:
         raise ValueError(f"edges has {edges.shape[0]} entries but edge_links has {links.shape[0]}; they must match")
+    return out
+
+
+def _assemble(parts: list[dict]) -> dgl.DGLGraph:
+    """One (batched, if several) DGLGraph from validated parts: nodes and edges concatenated graph by graph.
+
+    The same node and edge order as ``dgl.batch`` of the single graphs, built with one ``dgl.graph``
+    call instead of one per graph.
+    """
+    sizes = torch.tensor([p["n"] for p in parts], dtype=torch.int64)
+    offsets = torch.cumsum(sizes, 0) - sizes
+    links = torch.cat([p["links"] + off for p, off in zip(parts, offsets.tolist())])
+    g = dgl.graph((links[:, 0], links[:, 1]), num_nodes=int(sizes.sum()))
+    g.ndata["x"] = torch.cat([p["x"] for p in parts])
+    if parts[0]["nmask"] is not None:
+        g.ndata["mask"] = torch.cat([p["nmask"] for p in parts])
+    for key, name in (("e", "e"), ("emask", "mask")):
+        values = [p[key] for p in parts if p[key] is not None]
+        if values:
+            g.edata[name] = torch.cat(values)
+    if len(parts) > 1:
+        g.set_batch_num_nodes(sizes)
+        g.set_batch_num_edges(torch.tensor([len(p["links"]) for p in parts], dtype=torch.int64))
     return g
 
 
@@ -207,20 +235,24 @@ def batch_graphs(instances: Sequence[GraphInstance], *, node_mask: bool = False,
     """
     if len(instances) == 0:
         raise ValueError("cannot batch an empty list of graphs")
-    graphs = [to_dgl(inst, node_mask=node_mask, edge_mask=edge_mask) for inst in instances]
-    d0 = graphs[0].ndata["x"].shape[1]
+    parts = [_parts(inst, node_mask, edge_mask) for inst in instances]
+    d0 = parts[0]["x"].shape[1]
     first_e = None  # (index, D_e) of the first graph with edges: edgeless graphs carry no edge features to compare
-    for i, g in enumerate(graphs):
-        if g.ndata["x"].shape[1] != d0:
-            raise ValueError(f"node features of graph {i} have size {g.ndata['x'].shape[1]}, graph 0 has {d0}; all graphs in a batch need the same D_v")
-        if g.num_edges() == 0:
+    for i, p in enumerate(parts):
+        if p["x"].shape[1] != d0:
+            raise ValueError(f"node features of graph {i} have size {p['x'].shape[1]}, graph 0 has {d0}; all graphs in a batch need the same D_v")
+        if len(p["links"]) == 0:
             continue
-        ei = g.edata["e"].shape[1] if "e" in g.edata else 0
+        ei = p["e"].shape[1] if p["e"] is not None else 0
         if first_e is None:
             first_e = (i, ei)
         elif ei != first_e[1]:
             raise ValueError(f"edge features of graph {i} have size {ei}, graph {first_e[0]} has {first_e[1]}; all graphs in a batch need the same D_e")
-    return dgl.batch(graphs)
+    g = _assemble(parts)
+    if len(parts) == 1:  # a batch of one still reports batch_size 1 with its sizes
+        g.set_batch_num_nodes(torch.tensor([parts[0]["n"]]))
+        g.set_batch_num_edges(torch.tensor([len(parts[0]["links"])]))
+    return g
 
 
 def collate_obs(items, *, node_mask: bool = False, edge_mask: bool = False):

@@ -364,3 +364,21 @@ def test_to_dgl_rejects_placeholder_edges_of_wrong_length():
     inst = GraphInstance(np.ones((3, 1), np.float32), np.zeros(5, np.int64), np.array([[0, 1], [1, 2]]))
     with pytest.raises(ValueError, match="edges has 5 entries but edge_links has 2"):
         to_dgl(inst)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batch_graphs_equals_dgl_batch_of_single_graphs(seed):
+    """The one-call batch has the same nodes, edges (in order), features, masks and sizes as dgl.batch of to_dgl graphs."""
+    from gnnrl_lite.envs import RoomsEnv, SpanningTreeEnv
+    rng = np.random.default_rng(seed)
+    for env, kw in ((RoomsEnv(2, 12), {"node_mask": True}), (SpanningTreeEnv(2, 9), {"edge_mask": True})):
+        obs = [env.reset(seed=int(s))[0] for s in rng.integers(0, 1000, 5)]
+        fast, ref = batch_graphs(obs, **kw), dgl.batch([to_dgl(o, **kw) for o in obs])
+        for a, b in zip(fast.edges(), ref.edges()):
+            assert torch.equal(a, b)
+        assert torch.equal(fast.batch_num_nodes(), ref.batch_num_nodes()) and torch.equal(fast.batch_num_edges(), ref.batch_num_edges())
+        for key in ref.ndata:
+            assert torch.equal(fast.ndata[key], ref.ndata[key])
+        for key in ref.edata:
+            assert torch.equal(fast.edata[key], ref.edata[key])
+        assert set(fast.ndata) == set(ref.ndata) and set(fast.edata) == set(ref.edata)

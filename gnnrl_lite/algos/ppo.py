@@ -205,25 +205,27 @@ def check_vec_env(envs, num_envs: int) -> None:
 
 
 class _Storage:
-    """Rollout observations, kept as the policy inputs computed during the rollout (no re-collating).
+    """Rollout observations for the minibatch updates.
 
-    Tensors ``(N, ...)`` per step are stacked to ``(T * N, ...)``; batched ``DGLGraph`` s are
-    unbatched once into ``T * N`` graphs and re-batched per minibatch. Index ``t * N + n`` is
-    environment ``n`` at step ``t``, matching ``reshape(-1)`` of a ``(T, N)`` tensor.
+    Tensors ``(N, ...)`` per step (the policy inputs computed during the rollout) are stacked to
+    ``(T * N, ...)``. For graph policies the raw observations are kept and each minibatch is
+    collated afresh with the policy's ``collate``, which builds one batched ``DGLGraph`` in a single
+    call (cheaper than unbatching the rollout's batches and re-batching the pieces). Index
+    ``t * N + n`` is environment ``n`` at step ``t``, matching ``reshape(-1)`` of a ``(T, N)`` tensor.
     """
 
-    def __init__(self, steps: list):
+    def __init__(self, steps: list, raw_steps: list, collate: Callable):
         if isinstance(steps[0], torch.Tensor):
-            self.tensor, self.graphs = torch.cat(steps), None
+            self.tensor, self.raw = torch.cat(steps), None
         elif isinstance(steps[0], dgl.DGLGraph):
-            self.tensor, self.graphs = None, [g for step in steps for g in dgl.unbatch(step)]
+            self.tensor, self.raw, self.collate = None, [o for step in raw_steps for o in step], collate
         else:
             raise TypeError(f"policy inputs must be tensors or DGLGraphs; collate returned {type(steps[0]).__name__}")
 
     def take(self, idx: np.ndarray):
         if self.tensor is not None:
             return self.tensor[torch.as_tensor(idx)]
-        return dgl.batch([self.graphs[i] for i in idx])
+        return self.collate([self.raw[i] for i in idx])
 
 
 def train(
@@ -276,13 +278,14 @@ def train(
     for iteration in range(1, cfg.num_iterations + 1):
         lr = cfg.learning_rate * (1.0 - (iteration - 1.0) / cfg.num_iterations if cfg.anneal_lr else 1.0)
         optimizer.param_groups[0]["lr"] = lr
-        obs_steps, actions, logprobs, rewards, dones, values = [], [], [], [], [], []
+        obs_steps, raw_steps, actions, logprobs, rewards, dones, values = [], [], [], [], [], [], []
         finished = []
 
         # ---- rollout: one batched forward pass for all environments per step ----
         for _ in range(T):
             policy_input = collate(obs)
             obs_steps.append(policy_input)
+            raw_steps.append(list(obs) if isinstance(policy_input, dgl.DGLGraph) else None)
             with torch.no_grad():
                 dist, value = policy(policy_input)
                 action = dist.sample()
@@ -318,7 +321,7 @@ def train(
         advantages, returns = compute_gae(rewards_t, values_t, dones_t, last_value, cfg.gamma, cfg.gae_lambda)
 
         # ---- flatten (T, N) -> (T*N,) ----
-        storage = _Storage(obs_steps)
+        storage = _Storage(obs_steps, raw_steps, collate)
         b_actions = torch.stack(actions).reshape((T * N,) + actions[0].shape[1:])
         b_logprobs, b_adv, b_returns, b_values = (x.reshape(-1) for x in (torch.stack(logprobs), advantages, returns, values_t))
 
