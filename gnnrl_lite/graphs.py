@@ -54,6 +54,7 @@ __all__ = [
     "batch_graphs",
     "collate_obs",
     "pad_by_graph",
+    "graph_ids",
     "neighbour_mask",
     "with_mask_column",
 ]
@@ -272,6 +273,21 @@ def collate_obs(items, *, node_mask: bool = False, edge_mask: bool = False):
     return check_finite(torch.as_tensor(np.stack(items), dtype=torch.float32), "observation")
 
 
+def graph_ids(sizes: torch.Tensor) -> torch.Tensor:
+    """Index of the graph each row belongs to, shape ``(sizes.sum(),)``.
+
+    ``sizes`` ``(B,)`` is ``g.batch_num_nodes()`` (or ``g.batch_num_edges()``); row ``i`` of a
+    batched graph's node (edge) data belongs to graph ``graph_ids(sizes)[i]``.
+
+    >>> graph_ids(torch.tensor([2, 1, 3]))
+    tensor([0, 0, 1, 2, 2, 2])
+    """
+    sizes = torch.as_tensor(sizes, dtype=torch.int64)
+    if sizes.ndim != 1 or (sizes < 0).any():
+        raise ValueError(f"sizes must be a (B,) tensor of non-negative counts; got {sizes.tolist()}")
+    return torch.repeat_interleave(torch.arange(sizes.numel()), sizes)
+
+
 def pad_by_graph(values: torch.Tensor, sizes: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Scatter per-node (or per-edge) values of a batch into a padded ``(B, N_max, ...)`` table.
 
@@ -304,7 +320,7 @@ def pad_by_graph(values: torch.Tensor, sizes: torch.Tensor, fill: float = 0.0) -
     if int(sizes.sum()) != values.shape[0]:
         raise ValueError(f"values has {values.shape[0]} rows but sizes sum to {int(sizes.sum())}")
     b, n_max = sizes.numel(), int(sizes.max()) if sizes.numel() else 0
-    graph_id = torch.repeat_interleave(torch.arange(b), sizes)  # (N,)
+    graph_id = graph_ids(sizes)  # (N,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (B,)
     local = torch.arange(values.shape[0]) - offsets[graph_id]  # (N,)
     padded = values.new_full((b, n_max) + tuple(values.shape[1:]), fill)

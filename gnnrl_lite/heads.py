@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from .distributions import MaskedCategorical
-from .graphs import collate_obs, pad_by_graph
+from .graphs import collate_obs, graph_ids, pad_by_graph
 from .nn import MLP, GatedMPNN, MPNNEncoder, readout
 from .policies import _last_linear, layer_init
 
@@ -96,7 +96,7 @@ class NodeQNet(nn.Module):
         x = _check_masked_graph(g, self.node_dim, "NodeQNet")
         z = self.encoder(g, x)  # (N, hidden)
         z_g = readout(g, z, "mean")  # (B, hidden); the mean keeps the scale across graph sizes
-        graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
+        graph_of = graph_ids(g.batch_num_nodes())
         q = self.q(torch.cat([z, z_g[graph_of]], dim=-1)).squeeze(-1)  # (N,)
         q, _ = pad_by_graph(q, g.batch_num_nodes())
         mask, _ = pad_by_graph(g.ndata["mask"].to(torch.bool), g.batch_num_nodes(), fill=False)
@@ -133,7 +133,7 @@ class ProtoActionActorCritic(nn.Module):
         z = self.encoder(g, x)  # (N, hidden)
         z_g = readout(g, z, "sum")  # (B, hidden)
         proto = self.proto(z_g)  # (B, hidden)
-        graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
+        graph_of = graph_ids(g.batch_num_nodes())
         scores = -(proto[graph_of] - z).norm(dim=-1)  # (N,): -||a_hat - z_v||
         dist = MaskedCategorical.from_graph(scores, g.batch_num_nodes(), g.ndata["mask"])
         return dist, self.critic(z_g).squeeze(-1)
@@ -237,7 +237,7 @@ class LineGraphActorCritic(nn.Module):
         h = self.encoder(lg, torch.cat([e, x[u], x[v]], dim=-1))  # (E, hidden)
         sizes = g.batch_num_edges()
         dist = MaskedCategorical.from_graph(self.score(h).squeeze(-1), sizes, g.edata["mask"])
-        graph_of = torch.repeat_interleave(torch.arange(g.batch_size), sizes)
+        graph_of = graph_ids(sizes)
         pooled = torch.zeros(g.batch_size, h.shape[1]).index_add_(0, graph_of, h) / sizes.clamp(min=1)[:, None]
         return dist, self.critic(pooled).squeeze(-1)
 

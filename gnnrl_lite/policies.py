@@ -32,7 +32,7 @@ import dgl
 
 from .checks import check_choice, check_finite
 from .distributions import MaskedCategorical
-from .graphs import collate_obs
+from .graphs import collate_obs, graph_ids
 from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, readout
 
 __all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic", "RandomPolicy"]
@@ -54,7 +54,7 @@ def _last_linear(mlp: nn.Module) -> nn.Linear:
 def _one_node_per_graph(g: dgl.DGLGraph, flags: torch.Tensor, what: str) -> torch.Tensor:
     """Global index of the single flagged node of every graph in a batch, shape ``(B,)``."""
     idx = torch.nonzero(flags > 0.5).squeeze(1)
-    graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())
+    graph_of = graph_ids(g.batch_num_nodes())
     if idx.numel() != g.batch_size or not torch.equal(graph_of[idx], torch.arange(g.batch_size)):
         raise ValueError(f"every graph must flag exactly one {what} node")
     return idx
@@ -279,7 +279,7 @@ class NeighbourActorCritic(nn.Module):
         z = self.encoder(g, x)  # (N, hidden)
         agent = _one_node_per_graph(g, x[:, self.agent_col], "agent")  # (B,)
         goal = _one_node_per_graph(g, x[:, self.goal_col], "goal")
-        graph_of = torch.repeat_interleave(torch.arange(g.batch_size), g.batch_num_nodes())  # (N,)
+        graph_of = graph_ids(g.batch_num_nodes())  # (N,)
         z_v, z_g = z[agent], z[goal]  # (B, hidden)
         scores = self.score(torch.cat([z_v[graph_of], z, z_g[graph_of]], dim=-1)).squeeze(-1)  # (N,)
         dist = MaskedCategorical.from_graph(scores, g.batch_num_nodes(), g.ndata["mask"])

@@ -382,3 +382,10 @@ def test_batch_graphs_equals_dgl_batch_of_single_graphs(seed):
         for key in ref.edata:
             assert torch.equal(fast.edata[key], ref.edata[key])
         assert set(fast.ndata) == set(ref.ndata) and set(fast.edata) == set(ref.edata)
+
+
+def test_graph_ids_labels_rows_by_graph_and_rejects_bad_sizes():
+    from gnnrl_lite.graphs import graph_ids
+    assert graph_ids(torch.tensor([2, 0, 3])).tolist() == [0, 0, 2, 2, 2]
+    with pytest.raises(ValueError, match="non-negative"):
+        graph_ids(torch.tensor([1, -1]))

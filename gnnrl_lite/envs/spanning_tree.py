@@ -62,19 +62,14 @@ class SpanningTreeEnv(gym.Env):
         self.action_space = spaces.Discrete(max_nodes * (max_nodes - 1))
         self.n, self.edges, self.weights = 0, np.zeros((0, 2), np.int64), np.zeros(0)
         self.in_tree, self._steps = np.zeros(0, bool), 0
-
-    def _links(self) -> tuple[np.ndarray, np.ndarray]:
-        links = np.concatenate([self.edges, self.edges[:, ::-1]])
-        return links, np.concatenate([self.weights, self.weights])
+        self._links, self._link_weights = np.zeros((0, 2), np.int64), np.zeros(0)
 
     def _valid(self) -> np.ndarray:
-        links, _ = self._links()
-        return self.in_tree[links[:, 0]] & ~self.in_tree[links[:, 1]]
+        return self.in_tree[self._links[:, 0]] & ~self.in_tree[self._links[:, 1]]
 
     def _get_obs(self) -> GraphInstance:
-        links, weights = self._links()
-        edge_feats = np.stack([weights, self._valid()], axis=1).astype(np.float32)
-        return GraphInstance(nodes=self.in_tree[:, None].astype(np.float32), edges=edge_feats, edge_links=links.astype(np.int64))
+        edge_feats = np.stack([self._link_weights, self._valid()], axis=1).astype(np.float32)
+        return GraphInstance(nodes=self.in_tree[:, None].astype(np.float32), edges=edge_feats, edge_links=self._links.copy())
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -82,6 +77,8 @@ class SpanningTreeEnv(gym.Env):
         self.n = int(rng.integers(self.min_nodes, self.max_nodes + 1))
         self.edges = random_connected_graph(self.n, self.extra_edges, rng)
         self.weights = rng.uniform(0.0, 1.0, len(self.edges))
+        self._links = np.concatenate([self.edges, self.edges[:, ::-1]]).astype(np.int64)  # both directions, fixed per episode
+        self._link_weights = np.concatenate([self.weights, self.weights])
         self.in_tree = np.zeros(self.n, dtype=bool)
         self.in_tree[int(rng.integers(self.n))] = True
         self._steps = 0
@@ -89,13 +86,12 @@ class SpanningTreeEnv(gym.Env):
 
     def step(self, action):
         a = int(action)
-        links, weights = self._links()
-        invalid = not (0 <= a < len(links) and self._valid()[a])
+        invalid = not (0 <= a < len(self._links) and self._valid()[a])
         if invalid:
             reward = -1.0
         else:
-            self.in_tree[links[a, 1]] = True
-            reward = -float(weights[a])
+            self.in_tree[self._links[a, 1]] = True
+            reward = -float(self._link_weights[a])
         self._steps += 1
         terminated = bool(self.in_tree.all())
         truncated = not terminated and self._steps >= 2 * self.n
