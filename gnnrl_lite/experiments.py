@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -207,6 +207,33 @@ class ResultsFile:
             raise KeyError(f"{self.path} has no column(s) {missing}; columns are {list(df.columns)}")
         df = df[df["final"] == 1]
         return {tuple(r) for r in df[list(keys)].itertuples(index=False, name=None)}
+
+    def fetch_or_run(self, key: dict, compute: Callable[[], list[dict]], *, record: bool = True) -> list[dict]:
+        """The rows of the run named by ``key``: read back if it finished before, else computed (and recorded).
+
+        ``key`` maps columns to values, e.g. ``{"method": "dqn", "seed": 1}``; ``compute()`` returns
+        the run's rows (dicts without the key columns). With ``record=True`` (full mode) a finished
+        run is read from :meth:`complete`, and a new one is appended with the key, :func:`run_metadata`,
+        a fresh ``attempt`` id and ``final`` = 1 on its last row, so an interrupted script resumes
+        where it stopped. With ``record=False`` (CI mode) the run is always computed and nothing is
+        written. Returns the rows with the key columns first.
+        """
+        if not isinstance(key, dict) or not key:
+            raise ValueError(f"key must be a non-empty dict of column values; got {key!r}")
+        if record:
+            df = self.complete()
+            if not df.empty and all(k in df for k in key):
+                hit = df[np.logical_and.reduce([df[k].astype(str) == str(v) for k, v in key.items()])]
+                if not hit.empty:
+                    return hit.to_dict("records")
+        rows = [{**key, **row} for row in compute()]
+        if not rows:
+            raise ValueError(f"compute() returned no rows for {key}")
+        if record:
+            attempt, meta = self.new_attempt(), run_metadata(int(key.get("seed", 0)))
+            for j, row in enumerate(rows):
+                self.append({**row, **{k: v for k, v in meta.items() if k not in row}, "attempt": attempt, "final": int(j == len(rows) - 1)})
+        return rows
 
 
 def results_path(name: str) -> Path:

@@ -293,24 +293,28 @@ class RandomPolicy(nn.Module):
     With ``num_actions`` set, actions are a fixed set of that size and observations may be tensors
     ``(B, ...)`` or batched graphs. With ``num_actions=None``, actions are nodes and the valid ones
     are given by the observation's mask column (``collate`` with ``node_mask=True``), e.g. a random
-    walk over the neighbours in :class:`gnnrl_lite.envs.RoomsEnv`. The value is always 0. ``mode``
-    of a uniform distribution is its first valid action, so evaluate it with sampling.
+    walk over the neighbours in :class:`gnnrl_lite.envs.RoomsEnv`; with ``over="edges"`` actions are
+    edges and the mask is the last edge feature column (e.g. :class:`gnnrl_lite.envs.SpanningTreeEnv`).
+    The value is always 0. ``mode`` of a uniform distribution is its first valid action, so evaluate
+    it with sampling.
     """
 
-    def __init__(self, num_actions: int | None = None):
+    def __init__(self, num_actions: int | None = None, over: str = "nodes"):
         super().__init__()
         if num_actions is not None and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer)) or num_actions < 1):
             raise ValueError(f"num_actions must be a positive integer or None; got {num_actions!r}")
-        self.num_actions = num_actions
+        self.num_actions, self.over = num_actions, check_choice(over, ("nodes", "edges"), "over")
         if num_actions is None:
-            self.collate = functools.partial(collate_obs, node_mask=True)
+            self.collate = functools.partial(collate_obs, node_mask=over == "nodes", edge_mask=over == "edges")
 
     def forward(self, obs):
         if self.num_actions is None:
-            if not isinstance(obs, dgl.DGLGraph) or "mask" not in obs.ndata:
-                raise ValueError("RandomPolicy over nodes expects a batched DGLGraph with ndata['mask'] (collate with node_mask=True)")
-            n = obs.batch_num_nodes()
-            dist = MaskedCategorical.from_graph(torch.zeros(int(n.sum())), n, obs.ndata["mask"])
+            data = (obs.ndata if self.over == "nodes" else obs.edata) if isinstance(obs, dgl.DGLGraph) else {}
+            if not isinstance(obs, dgl.DGLGraph) or "mask" not in data:
+                raise ValueError(f"RandomPolicy over {self.over} expects a batched DGLGraph with a {self.over} mask "
+                                 f"(collate with {'node' if self.over == 'nodes' else 'edge'}_mask=True)")
+            n = obs.batch_num_nodes() if self.over == "nodes" else obs.batch_num_edges()
+            dist = MaskedCategorical.from_graph(torch.zeros(int(n.sum())), n, data["mask"])
             return dist, torch.zeros(obs.batch_size)
         batch = obs.batch_size if isinstance(obs, dgl.DGLGraph) else len(obs)
         return Categorical(logits=torch.zeros(batch, self.num_actions)), torch.zeros(batch)

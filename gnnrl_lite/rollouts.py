@@ -35,7 +35,7 @@ __all__ = ["run_episodes"]
 
 
 def run_episodes(policy: nn.Module, make_env: Callable[[], gym.Env], episodes: int, *, num_envs: int = 16,
-                 seed: int = 0, deterministic: bool = True, reset_options: dict | None = None) -> list[dict]:
+                 seed: int = 0, deterministic: bool = True, reset_options: dict | list[dict] | None = None) -> list[dict]:
     """Play ``episodes`` episodes of ``make_env()`` environments with ``policy``; one batched forward per step.
 
     Parameters
@@ -51,8 +51,9 @@ def run_episodes(policy: nn.Module, make_env: Callable[[], gym.Env], episodes: i
         Episodes in flight at once.
     deterministic : bool
         Play ``dist.mode`` (greedy) instead of sampling.
-    reset_options : dict, optional
-        Passed as ``options`` to every ``reset``.
+    reset_options : dict or list of dict, optional
+        Passed as ``options`` to every ``reset``; a list gives episode ``k`` its own
+        ``reset_options[k]`` (e.g. a fixed test set of graphs), and must have ``episodes`` entries.
 
     Returns
     -------
@@ -64,6 +65,10 @@ def run_episodes(policy: nn.Module, make_env: Callable[[], gym.Env], episodes: i
     for name, value in (("episodes", episodes), ("num_envs", num_envs)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if isinstance(reset_options, (list, tuple)) and len(reset_options) != episodes:
+        raise ValueError(f"reset_options has {len(reset_options)} entries for {episodes} episodes; give one per episode")
+    if reset_options is not None and not isinstance(reset_options, (dict, list, tuple)):
+        raise TypeError(f"reset_options must be a dict or a list of dicts; got {type(reset_options).__name__}")
     collate = getattr(policy, "collate", collate_obs)
     envs = [make_env() for _ in range(min(num_envs, episodes))]
     if isinstance(envs[0], gym.vector.VectorEnv):
@@ -77,7 +82,8 @@ def run_episodes(policy: nn.Module, make_env: Callable[[], gym.Env], episodes: i
 
     def start(i: int) -> None:
         nonlocal next_episode
-        obs[i], info = envs[i].reset(seed=seed + next_episode, options=reset_options)
+        options = reset_options[next_episode] if isinstance(reset_options, (list, tuple)) else reset_options
+        obs[i], info = envs[i].reset(seed=seed + next_episode, options=options)
         slots[i] = {"episode": next_episode, "return": 0.0, "length": 0, "terminated": False, "reset_info": info, "final_info": {}}
         next_episode += 1
 

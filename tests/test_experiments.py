@@ -134,6 +134,31 @@ def test_results_file_done_without_final_column(tmp_path):
     assert rf.done(("run", "seed")) == set(), "without a final column nothing is done"
 
 
+def test_results_file_fetch_or_run_records_once_and_reads_back(tmp_path):
+    f = ResultsFile(tmp_path / "r.csv")
+    calls = []
+    compute = lambda: calls.append(1) or [{"size": 10, "ratio": 1.5}, {"size": 20, "ratio": 1.25}]
+    rows = f.fetch_or_run({"method": "dqn", "seed": 3}, compute)
+    assert rows[0] == {"method": "dqn", "seed": 3, "size": 10, "ratio": 1.5} and len(calls) == 1
+    again = f.fetch_or_run({"method": "dqn", "seed": 3}, compute)          # finished: read back, not recomputed
+    assert len(calls) == 1 and [r["ratio"] for r in again] == [1.5, 1.25]
+    assert set(again[0]) >= {"command", "commit", "date", "attempt", "final"}
+    f.fetch_or_run({"method": "dqn", "seed": 4}, compute)                  # another key runs
+    assert len(calls) == 2 and len(f.complete()) == 4
+
+
+def test_results_file_fetch_or_run_without_record_never_writes(tmp_path):
+    f = ResultsFile(tmp_path / "r.csv")
+    rows = f.fetch_or_run({"seed": 0}, lambda: [{"x": 1}], record=False)
+    assert rows == [{"seed": 0, "x": 1}] and not f.path.exists()
+
+
+@pytest.mark.parametrize("key, compute, match", [({}, lambda: [{"x": 1}], "non-empty"), ({"seed": 0}, lambda: [], "no rows")])
+def test_results_file_fetch_or_run_rejects_bad_input(tmp_path, key, compute, match):
+    with pytest.raises(ValueError, match=match):
+        ResultsFile(tmp_path / "r.csv").fetch_or_run(key, compute)
+
+
 def test_run_metadata_has_documented_keys():
     """run_metadata has command, seed, package/torch/dgl versions, commit and an ISO UTC date."""
     meta = run_metadata(3, command="python train.py")

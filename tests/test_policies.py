@@ -268,6 +268,24 @@ def test_random_policy_is_uniform_over_fixed_or_masked_actions():
         RandomPolicy()(torch.zeros(2, 3))
 
 
+def test_random_policy_over_edges_is_uniform_over_the_valid_edges():
+    from gnnrl_lite.envs import SpanningTreeEnv
+    from gnnrl_lite.policies import RandomPolicy
+
+    pol = RandomPolicy(over="edges")
+    obs = [SpanningTreeEnv(5, 9).reset(seed=s)[0] for s in range(3)]
+    dist, _ = pol(pol.collate(obs))
+    for b, o in enumerate(obs):
+        valid = o.edges[:, -1] > 0.5
+        p = dist.probs[b, :len(o.edges)].numpy()
+        np.testing.assert_allclose(p[valid], 1.0 / valid.sum(), rtol=1e-6)
+        assert (p[~valid] == 0).all()
+    with pytest.raises(ValueError, match="over"):
+        RandomPolicy(over="faces")
+    with pytest.raises(ValueError, match="edges mask"):
+        pol(torch.zeros(2, 3))
+
+
 @pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
 def test_graph_policies_take_an_aggregation(aggregation, rng):
     """GraphActorCritic and NeighbourActorCritic pass the aggregation to their encoders; unknown ones raise."""

@@ -42,6 +42,14 @@ def test_sampling_is_seeded_and_reset_options_are_passed():
     assert all(e["reset_info"]["num_rooms"] == 4 and e["reset_info"]["shortest_path"] == 1 for e in eps)
 
 
+def test_a_list_of_reset_options_gives_each_episode_its_own():
+    """Episode k plays reset_options[k] whatever the number of episodes in flight (a fixed test set)."""
+    paths = [{"edges": np.array([[i, i + 1] for i in range(k)]), "agent": 0, "goal": k} for k in (1, 2, 3, 4, 5)]
+    for num_envs in (1, 2, 5):
+        eps = run_episodes(RandomPolicy(), lambda: RoomsEnv(2, 6), 5, num_envs=num_envs, deterministic=False, reset_options=paths)
+        assert [e["reset_info"]["shortest_path"] for e in eps] == [1, 2, 3, 4, 5]
+
+
 def test_works_with_flat_observations_and_continuous_actions():
     policy = MLPActorCritic(3, gym.make("Pendulum-v1").action_space)
     eps = run_episodes(policy, lambda: gym.make("Pendulum-v1", max_episode_steps=5), 2)
@@ -51,6 +59,7 @@ def test_works_with_flat_observations_and_continuous_actions():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"episodes": 0}, ValueError, "episodes"), ({"num_envs": 0}, ValueError, "num_envs"),
     ({"make_env": 3}, TypeError, "callable"),
+    ({"reset_options": [{}]}, ValueError, "one per episode"), ({"reset_options": 3}, TypeError, "reset_options"),
     ({"make_env": lambda: gym.vector.SyncVectorEnv([PickMaxNodeEnv])}, TypeError, "VectorEnv"),
 ])
 def test_rejects_bad_arguments(kwargs, error, match):
