@@ -44,8 +44,8 @@ Termination as above; no time limit is needed (every valid step makes progress),
 ``n`` steps truncate anyway. ``info["set_size"]`` counts the chosen nodes and ``env.solution()``
 returns them.
 
-Arguments
----------
+Constructor arguments
+---------------------
 =================  =======  ======================================================
 ``min_nodes``      10       smallest graph
 ``max_nodes``      20       largest graph (and the action space's size)

@@ -56,8 +56,8 @@ Termination on reaching the goal (``info["success"]``); truncation after ``max_s
 (default ``4 * size``). ``info["shortest_path"]`` (at reset) is the Manhattan distance to the goal,
 the optimal episode length.
 
-Arguments
----------
+Constructor arguments
+---------------------
 =================  =======  ==========================================
 ``size``           7        grid side
 ``min_landmarks``  2        fewest landmarks

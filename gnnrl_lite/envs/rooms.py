@@ -44,8 +44,8 @@ Episode End
 -----------
 Termination on reaching the goal; truncation after ``max_steps`` (default ``4 * n``) steps.
 
-Arguments
----------
+Constructor arguments
+---------------------
 ===============  =======  =====================================================
 ``min_rooms``    8        smallest graph
 ``max_rooms``    15       largest graph

@@ -26,8 +26,8 @@ Episode End
 Termination when the tree spans the graph; truncation after ``2 * n`` steps.
 ``info["optimal"]`` (at reset) is the minimum spanning tree's weight.
 
-Arguments
----------
+Constructor arguments
+---------------------
 =================  =======  ======================================================
 ``min_nodes``      8        smallest graph
 ``max_nodes``      15       largest graph

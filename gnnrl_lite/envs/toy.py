@@ -18,8 +18,8 @@ Action Space
 ``Discrete(max_nodes)``; only indices whose mask is 1 are valid. An invalid index (masked, or
 beyond the graph) ends the episode with reward 0 and ``info["invalid_action"] = True``.
 
-Arguments
----------
+Constructor arguments
+---------------------
 ==============  =====  ==========================================
 ``min_nodes``   3      smallest graph
 ``max_nodes``   10     largest graph
