@@ -12,6 +12,10 @@
 - :class:`gnnrl_lite.envs.rooms.RoomsEnv`: navigate a random graph of rooms by choosing a
   neighbouring room at every step ("neighbours as actions", Chapter 3; policy:
   :class:`gnnrl_lite.policies.NeighbourActorCritic`).
+- :class:`gnnrl_lite.envs.centipede.CentipedeEnv`: NerveNet's Centipede-n walker in MuJoCo with its
+  morphology graph (:func:`~gnnrl_lite.envs.centipede.morphology_graph`); ids
+  ``gnnrl_lite/Centipede-{n}-v0``. Only building the env needs the optional ``mujoco``, which is
+  imported then, not when this package is imported.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from typing import Callable
 
 import gymnasium as gym
 
+from .centipede import CentipedeEnv, make_centipede  # imports mujoco only when an env is built
 from .graph_problems import PublicGoodsEnv, VertexCoverEnv
 from .reach import ReachEnv
 from .rooms import RoomsEnv
 from .spanning_tree import SpanningTreeEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "PickMaxNodeEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
+__all__ = ["make_vec_env", "make_centipede", "CentipedeEnv", "PickMaxNodeEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
