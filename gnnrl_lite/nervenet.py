@@ -78,9 +78,19 @@ Deviations from the authors' code, and why
   norm 1; 0.01 for the MLP policy's output layer). Our flat critic does too (norm 1, zero biases);
   :class:`~gnnrl_lite.policies.MLPActorCritic` keeps the package's orthogonal initialiser
   (gain :math:`\sqrt 2`, 0.01 on the actor output, 1 on the critic output).
-- *Observation normalisation* (running mean/std, clip at 5, on the flat observation before it is
-  split) is not inside the policy: wrap the env (or normalise in a ``collate``). A normaliser's
-  statistics are per flat index, so for transfer they need NerveNet's mapping too.
+- *Observation normalisation.* NerveNet and Snowflake normalise the flat observation per index:
+  running mean and variance over all batches so far, the variance floored at :math:`10^{-2}`,
+  scale :math:`\sqrt{\sigma^2 + 10^{-6}}`, clip at 5 (``util/ob_normalizer.py``,
+  ``update_running_means`` in ``agent/rollout_master_agent.py``). The statistics are thus sized
+  for the training centipede, and for transfer ``structure_mapper.py`` maps them by joint name
+  (new joints: the mean over the source joints of the same type). ``normalize_obs=True`` keeps
+  one :class:`~gnnrl_lite.nn.RunningNorm` per node *type* instead, pooled over all nodes of that
+  type and applied after :func:`~gnnrl_lite.envs.centipede.split_observation`, so the statistics
+  have no size and transfer needs no mapping (details under :class:`NerveNetActorCritic`). The
+  flat MLP critic, which only fits its size anyway, normalises its input per index, as in the
+  papers. NerveNet updates the statistics once per batch and stores normalised observations;
+  PPO here updates them every rollout step through :meth:`NerveNetActorCritic.observe` and
+  re-normalises the stored raw observations in the update (see :mod:`gnnrl_lite.algos.ppo`).
 - *Initialisation.* Orthogonal gain 1 weights, biases 0.01 (MLPs) and 0 (GRUs), the embedding
   table drawn from :math:`\mathcal N(0, 1)` with every column rescaled to unit norm, as in the code.
   The TF code passes the same op seed (1234) to every weight initialiser (``util/nn_cells.py``);
@@ -129,7 +139,7 @@ import dgl
 
 from .checks import check_choice, check_finite, check_positive_int
 from .envs.centipede import JOINT_DIM, NODE_TYPES, ROOT_DIM, actuator_names, actuator_to_node, node_types, split_observation, tree_edges
-from .nn import MLP
+from .nn import MLP, RunningNorm
 
 __all__ = ["FREEZABLE_PARTS", "SNOWFLAKE_PARTS", "centipede_legs", "NerveNetGRUCell", "NerveNetActorCritic", "freeze"]
 
@@ -207,6 +217,14 @@ def _log_std_map(n_src: int, n_dst: int) -> torch.Tensor:
             same = np.flatnonzero(kind == name.rsplit("_", 1)[0])
             out[j, same] = 1.0 / len(same)
     return out
+
+
+@lru_cache(maxsize=None)
+def _joint_groups(n: int, device: str) -> tuple[tuple[str, torch.Tensor], ...]:
+    """``(type name, rows among the joint nodes)`` for each joint type of Centipede-``n``, in :data:`NODE_TYPES` order."""
+    types = node_types(n)[1:]  # (3n - 2,): the joint nodes' types
+    return tuple((NODE_TYPES[t], torch.as_tensor(np.flatnonzero(types == t), device=torch.device(device)))
+                 for t in range(1, len(NODE_TYPES)) if (types == t).any())
 
 
 def _normc_(linear: nn.Linear, std: float = 1.0) -> nn.Linear:
@@ -387,9 +405,29 @@ class NerveNetActorCritic(nn.Module):
         :math:`h_{root}^T` for ``"graph"``).
     log_std_init : float
         Initial :math:`\log\sigma` of every actuator (NerveNet: 0).
+    normalize_obs : bool
+        Normalise each node's observation :math:`o_v` before the encoders,
+        :math:`\hat o_v = \mathrm{clip}\big((o_v - \mu_{\tau(v)}) / \sqrt{\max(\sigma^2_{\tau(v)}, 10^{-2}) + 10^{-6}}, -5, 5\big)`,
+        with running statistics per node type :math:`\tau(v)` (``obs_norm[type]``, a
+        :class:`~gnnrl_lite.nn.RunningNorm` of 17 features for the root and of 8 for each of the
+        five joint types, pooled over the joints of that type and over the batch). The graph critic
+        reads the same :math:`\hat o_v`; the flat MLP critic normalises the flat observation with
+        its own per-index ``critic_obs_norm`` (sized for Centipede-``n``, as in the papers).
+        The statistics change only in :meth:`observe`, which PPO calls once per rollout step.
+        Default ``False``: no normaliser, outputs as before.
 
     Notes
     -----
+    *Why per node type.* NerveNet normalised per flat index and, to transfer, mapped the
+    statistics by joint name, giving a new joint the mean statistics of the source joints of its
+    type. Pooling per type is the size-free version of that rule: every Centipede-``m`` (even
+    ``m >= 4``) has the same six types, so statistics gathered on one size apply unchanged to
+    another. Pooling per *kind* (root vs. joint) would be coarser than NerveNet: the joint
+    features mean different things per type. Ankles live in :math:`[30^\circ, 100^\circ]`
+    (mean angle about 1.1 rad under random actions on Centipede-6) while hips and body joints
+    swing about 0, and only the ankles' bodies (the feet) touch the ground, so a pooled mean
+    would leave ankle angles off-centre and a pooled variance would mix the types' spreads.
+
     ``forward(obs)`` takes ``(B, 21m + 13)`` for any even ``m >= 4`` (inferred from the width) and
     returns ``(dist, value)``: an ``Independent(Normal)`` over ``(B, 3m - 2)`` actions in
     actuator order and values ``(B,)``. With ``critic="mlp"`` and ``m != n`` the values are NaN
@@ -411,7 +449,7 @@ class NerveNetActorCritic(nn.Module):
 
     def __init__(self, n: int, hidden: int = 64, steps: int = 4, *, embed_dim: int | None = None,
                  message_hidden: Sequence[int] = (64, 64), decoder_hidden: Sequence[int] = (64, 64), critic: str = "mlp",
-                 critic_hidden: Sequence[int] = (64, 64), log_std_init: float = 0.0):
+                 critic_hidden: Sequence[int] = (64, 64), log_std_init: float = 0.0, normalize_obs: bool = False):
         super().__init__()
         self.n = check_positive_int(n, "n (the number of legs)")
         if self.n < 4 or self.n % 2:
@@ -432,11 +470,17 @@ class NerveNetActorCritic(nn.Module):
                     _normc_(m, 1.0)
         else:
             self.critic = _GraphCritic(hidden, steps, self.embed_dim, message_hidden, critic_hidden)
+        self.normalize_obs = bool(normalize_obs)
+        if self.normalize_obs:  # buffers only: the parameters' random draws are the same as without
+            # NerveNet's filter: sqrt(max(var, 1e-2) + 1e-6), clip at 5
+            self.obs_norm = nn.ModuleDict({t: RunningNorm(ROOT_DIM if t == "root" else JOINT_DIM, min_var=1e-2) for t in NODE_TYPES})
+            self.critic_obs_norm = RunningNorm(21 * self.n + 13, min_var=1e-2) if critic == "mlp" else None
 
     def extra_repr(self) -> str:
-        return f"n={self.n}, hidden={self.hidden}, steps={self.steps}, embed_dim={self.embed_dim}, critic={self.critic_kind!r}"
+        return (f"n={self.n}, hidden={self.hidden}, steps={self.steps}, embed_dim={self.embed_dim}, critic={self.critic_kind!r}"
+                + (", normalize_obs=True" if self.normalize_obs else ""))
 
-    def _split(self, obs: torch.Tensor):
+    def _split_raw(self, obs: torch.Tensor):
         if not isinstance(obs, torch.Tensor) or obs.ndim != 2:
             raise ValueError(f"observations must be a (B, 21n + 13) tensor; got {type(obs).__name__} "
                              f"of shape {tuple(getattr(obs, 'shape', ()))}")
@@ -445,6 +489,35 @@ class NerveNetActorCritic(nn.Module):
         obs = obs.to(self.log_std.dtype)
         root, joints = split_observation(obs, n)  # (B, 17), (B, 3n - 2, 8)
         return obs, root, joints, n
+
+    def _split(self, obs: torch.Tensor):
+        """Flat observations ``(B, 21n + 13)``, root features ``(B, 17)`` and joint features ``(B, 3n - 2, 8)``, normalised if asked."""
+        obs, root, joints, n = self._split_raw(obs)
+        if not self.normalize_obs:
+            return obs, root, joints, n
+        root_hat = self.obs_norm["root"](root)  # \hat o_root: (B, 17)
+        joints_hat = torch.empty_like(joints)  # \hat o_v for the joints: (B, 3n - 2, 8)
+        for kind, rows in _joint_groups(n, str(joints.device)):
+            joints_hat[:, rows] = self.obs_norm[kind](joints[:, rows])
+        if self.critic_obs_norm is not None and n == self.n:
+            obs = self.critic_obs_norm(obs)  # the flat critic's input, normalised per index
+        return obs, root_hat, joints_hat, n
+
+    @torch.no_grad()
+    def observe(self, obs: torch.Tensor) -> None:
+        """Update the observation statistics with a batch ``(B, 21m + 13)`` of any size ``m``; a no-op unless ``normalize_obs``.
+
+        Every node type's :class:`~gnnrl_lite.nn.RunningNorm` pools its nodes' features over the
+        batch; the flat critic's per-index statistics are updated only for the training size ``n``.
+        """
+        if not self.normalize_obs:
+            return
+        obs, root, joints, n = self._split_raw(obs)
+        self.obs_norm["root"].update(root)
+        for kind, rows in _joint_groups(n, str(joints.device)):
+            self.obs_norm[kind].update(joints[:, rows])  # (B, k, 8), pooled over batch and nodes
+        if self.critic_obs_norm is not None and n == self.n:
+            self.critic_obs_norm.update(obs)
 
     def log_std_for(self, n: int) -> torch.Tensor:
         r""":math:`\log\sigma` for Centipede-``n``, shape ``(3n - 2,)``: the parameter itself for the

@@ -1,4 +1,4 @@
-r"""Neural-network building blocks on DGL: MLPs, message passing and readouts.
+r"""Neural-network building blocks on DGL: MLPs, a running input normaliser, message passing and readouts.
 
 The message-passing neural network (MPNN) of Gilmer et al. (2017) updates every node from its
 incoming messages:
@@ -34,9 +34,9 @@ from torch import nn
 import dgl
 import dgl.function as fn
 
-from .checks import check_choice, check_finite
+from .checks import check_choice, check_finite, check_positive_int
 
-__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "MPNNLayer", "MPNNEncoder", "GatedMPNN", "Readout", "readout",
+__all__ = ["ACTIVATIONS", "AGGREGATIONS", "get_activation", "MLP", "RunningNorm", "MPNNLayer", "MPNNEncoder", "GatedMPNN", "Readout", "readout",
            "GraphPredictor"]
 
 ACTIVATIONS = {
@@ -105,6 +105,125 @@ class MLP(nn.Sequential):
         if x.shape[-1] != self.in_dim:
             raise ValueError(f"MLP expects inputs with last dimension {self.in_dim}; got shape {tuple(x.shape)}")
         return super().forward(x)
+
+
+class RunningNorm(nn.Module):
+    r"""Normalise inputs with a running mean and variance, then clip (NerveNet's observation filter).
+
+    .. math::
+
+        \hat x = \mathrm{clip}\Big(\frac{x - \mu}{\sqrt{\max(\sigma^2, \sigma^2_{min}) + \varepsilon}},\; -c,\; c\Big)
+
+    where :math:`\mu` and :math:`\sigma^2` are the mean and (population) variance, per feature,
+    of every row passed to :meth:`update` so far, :math:`\varepsilon` keeps the division finite
+    for constant features, :math:`\sigma^2_{min}` optionally floors the variance (NerveNet's and
+    Snowflake's ``update_running_means`` use :math:`10^{-2}`, so a feature that is almost always
+    constant, like a hip's contact force, is not blown up when it moves) and :math:`c` bounds the
+    result. Before the first update (count
+    :math:`n = 0`) the scale is 1 and the mean 0, so :math:`\hat x = \mathrm{clip}(x, -c, c)`, as
+    in NerveNet's ``util/ob_normalizer.py``. :meth:`update` merges a batch of :math:`m` rows with
+    mean :math:`\bar x_B` and population variance :math:`s_B^2` by Chan et al.'s parallel rule,
+
+    .. math::
+
+        n' = n + m, \qquad \delta = \bar x_B - \mu, \qquad
+        \mu' = \mu + \delta\, \frac{m}{n'}, \qquad
+        \sigma'^2 = \frac{n\, \sigma^2 + m\, s_B^2 + \delta^2\, n m / n'}{n'},
+
+    which gives exactly the mean and variance of all rows seen (up to rounding; the statistics
+    are kept in float64), like NerveNet's sums and sums of squares over every batch.
+
+    ``forward`` never changes the statistics; only :meth:`update` does (a policy calls it from its
+    ``observe`` hook during PPO rollouts, see :mod:`gnnrl_lite.algos.ppo`). ``count``, ``mean``
+    and ``var`` are buffers, so they are saved in ``state_dict()`` and in PPO checkpoints.
+
+    Parameters
+    ----------
+    dim : int
+        Number of features :math:`D` (the last axis of the inputs).
+    eps : float
+        :math:`\varepsilon` (NerveNet: 1e-6).
+    clip : float or None
+        :math:`c` (NerveNet: 5); ``None`` disables clipping.
+    min_var : float
+        :math:`\sigma^2_{min}`, default 0 (no floor; NerveNet: 1e-2). Only the scale uses it:
+        ``var`` stays the variance of the data.
+
+    Notes
+    -----
+    Shapes: ``forward(x)`` takes ``(..., D)`` and returns ``(..., D)`` in ``x``'s dtype;
+    ``update(x)`` takes ``(..., D)`` and pools all leading axes, e.g. ``(B, D)`` or ``(B, K, D)``
+    for ``K`` nodes of one kind. Buffers: ``count`` ``()``, ``mean`` ``(D,)``, ``var`` ``(D,)``.
+
+    Examples
+    --------
+    >>> norm = RunningNorm(2)
+    >>> norm.update(torch.tensor([[0.0, 10.0], [2.0, 10.0]]))
+    >>> norm.mean.tolist(), norm.var.tolist()
+    ([1.0, 10.0], [1.0, 0.0])
+    >>> norm(torch.tensor([[3.0, 10.0]]))  # (3 - 1) / sqrt(1 + 1e-6), (10 - 10) / sqrt(0 + 1e-6)
+    tensor([[2.0000, 0.0000]])
+
+    References
+    ----------
+    Chan, Golub & LeVeque, *Updating Formulae and a Pairwise Algorithm for Computing Sample
+    Variances*, 1979. Wang et al., *NerveNet*, ICLR 2018 (``util/ob_normalizer.py``).
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-6, clip: float | None = 5.0, min_var: float = 0.0):
+        super().__init__()
+        self.dim = check_positive_int(dim, "dim")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive; got {eps!r}")
+        if clip is not None and not clip > 0:
+            raise ValueError(f"clip must be positive or None; got {clip!r}")
+        if not min_var >= 0:
+            raise ValueError(f"min_var must be non-negative; got {min_var!r}")
+        self.eps, self.clip, self.min_var = float(eps), None if clip is None else float(clip), float(min_var)
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))  # n
+        self.register_buffer("mean", torch.zeros(self.dim, dtype=torch.float64))  # \mu
+        self.register_buffer("var", torch.zeros(self.dim, dtype=torch.float64))  # \sigma^2
+
+    def extra_repr(self) -> str:
+        return f"{self.dim}, eps={self.eps}, clip={self.clip}" + (f", min_var={self.min_var}" if self.min_var else "")
+
+    def _check(self, x, where: str) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"RunningNorm.{where} expects a torch.Tensor of shape (..., {self.dim}); got {type(x).__name__}")
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(f"RunningNorm.{where} expects shape (..., {self.dim}); got {tuple(x.shape)}")
+
+    @property
+    def std(self) -> torch.Tensor:
+        r""":math:`\sqrt{\max(\sigma^2, \sigma^2_{min}) + \varepsilon}`, shape ``(D,)`` float64; ones before the first update."""
+        scale = torch.sqrt(self.var.clamp(min=self.min_var) + self.eps)
+        return torch.where(self.count > 0, scale, torch.ones_like(self.var))  # no host sync
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        """Merge the rows of ``x`` ``(..., D)`` (all leading axes pooled) into the statistics.
+
+        An empty batch changes nothing; non-finite values raise ``ValueError`` (they would poison
+        the statistics for good).
+        """
+        self._check(x, "update")
+        x = x.detach().reshape(-1, self.dim).to(device=self.mean.device, dtype=torch.float64)  # (m, D)
+        m = x.shape[0]
+        if m == 0:
+            return
+        check_finite(x, "RunningNorm.update input")
+        batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)  # \bar x_B, s_B^2: (D,)
+        n = self.count.item()
+        total = n + m  # n'
+        delta = batch_mean - self.mean  # \delta
+        self.var.copy_((n * self.var + m * batch_var + delta**2 * (n * m / total)) / total)
+        self.mean.add_(delta * (m / total))
+        self.count.fill_(total)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x, "forward")
+        x_hat = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)  # (..., D)
+        return x_hat if self.clip is None else x_hat.clamp(-self.clip, self.clip)
 
 
 def _check_graph_input(g: dgl.DGLGraph, feat: torch.Tensor, in_dim: int, where: str) -> None:

@@ -6,7 +6,9 @@ with any of them:
 - ``forward(obs)`` returns ``(dist, value)``: ``dist`` has ``sample()``, ``log_prob(a)``,
   ``entropy()`` and ``mode`` (all per batch row, shape ``(B,)``), and ``value`` has shape ``(B,)``;
 - optionally ``collate(list_of_observations)`` turns raw environment observations into ``obs``
-  (default: :func:`gnnrl_lite.graphs.collate_obs`).
+  (default: :func:`gnnrl_lite.graphs.collate_obs`);
+- optionally ``observe(obs)`` updates running statistics (e.g. an observation normaliser); PPO
+  calls it once per rollout step, never during updates or evaluation.
 
 The actor :math:`\pi_\theta(a \mid s)` and critic :math:`V_\phi(s)` use separate networks, as in
 the PPO paper's continuous-control setup and CleanRL.
@@ -33,7 +35,7 @@ import dgl
 from .checks import check_choice, check_finite
 from .distributions import MaskedCategorical
 from .graphs import collate_obs, graph_ids
-from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, readout
+from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, RunningNorm, readout
 
 __all__ = ["layer_init", "MLPActorCritic", "GraphActorCritic", "NodeScoreActorCritic", "NeighbourActorCritic", "RandomPolicy"]
 
@@ -77,6 +79,12 @@ class MLPActorCritic(nn.Module):
         Hidden sizes of both networks (CleanRL: ``(64, 64)``).
     activation : str
         Hidden activation (``"tanh"`` as in PPO).
+    normalize_obs : bool
+        Normalise the observation with a :class:`~gnnrl_lite.nn.RunningNorm` ``obs_norm`` before
+        both networks, :math:`\hat s = \mathrm{clip}((s - \mu) / \sqrt{\max(\sigma^2, 10^{-2}) + 10^{-6}}, -5, 5)`
+        per feature, as NerveNet and Snowflake do for their MLP baseline (variance floor included). The statistics change
+        only in :meth:`observe` (PPO calls it once per rollout step); they are buffers, so they are
+        saved with the parameters. Default ``False``: no normaliser, outputs as before.
 
     Examples
     --------
@@ -86,9 +94,11 @@ class MLPActorCritic(nn.Module):
     (torch.Size([3]), torch.Size([3]))
     """
 
-    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: Sequence[int] = (64, 64), activation: str = "tanh"):
+    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: Sequence[int] = (64, 64), activation: str = "tanh",
+                 normalize_obs: bool = False):
         super().__init__()
         self.obs_dim = obs_dim
+        self.normalize_obs = bool(normalize_obs)
         if isinstance(action_space, spaces.Discrete):
             self.continuous, out = False, int(action_space.n)
         elif isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
@@ -100,11 +110,25 @@ class MLPActorCritic(nn.Module):
         layer_init(_last_linear(self.actor), gain=0.01)
         self.critic = layer_init(MLP(obs_dim, hidden, 1, activation))
         layer_init(_last_linear(self.critic), gain=1.0)
+        if self.normalize_obs:  # after the networks: buffers only, so the parameters' random draws are unchanged
+            self.obs_norm = RunningNorm(obs_dim, min_var=1e-2)  # NerveNet's variance floor
 
-    def forward(self, obs: torch.Tensor):
+    def _check(self, obs: torch.Tensor) -> None:
         if obs.ndim != 2 or obs.shape[1] != self.obs_dim:
             raise ValueError(f"observation batch must have shape (B, {self.obs_dim}); got {tuple(obs.shape)}")
         check_finite(obs, "observation")
+
+    @torch.no_grad()
+    def observe(self, obs: torch.Tensor) -> None:
+        """Update the observation statistics with a batch ``(B, D)`` (a no-op unless ``normalize_obs``)."""
+        if self.normalize_obs:
+            self._check(obs)
+            self.obs_norm.update(obs)
+
+    def forward(self, obs: torch.Tensor):
+        self._check(obs)
+        if self.normalize_obs:
+            obs = self.obs_norm(obs)  # \hat s: (B, D)
         value = self.critic(obs).squeeze(-1)  # V(s): (B,)
         out = self.actor(obs)  # (B, A)
         if self.continuous:

@@ -13,7 +13,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from gnnrl_lite.envs.centipede import NODE_TYPES, actuator_names, joint_names, morphology_graph, observation_index, tree_edges
+from gnnrl_lite.envs.centipede import NODE_TYPES, actuator_names, joint_names, morphology_graph, node_types, observation_index, tree_edges
 from gnnrl_lite.nervenet import (
     FREEZABLE_PARTS,
     SNOWFLAKE_PARTS,
@@ -387,3 +387,114 @@ def test_ppo_smoke_on_centipede4_with_freezing():
     params = dict(pi.named_parameters())
     assert all(torch.equal(params[name], before[name]) for name in frozen), "PPO must not move frozen parameters"
     assert not torch.equal(params["gnn.update.joint.weight_h"], before["gnn.update.joint.weight_h"]), "PPO must train the GRU"
+
+
+# ---------------------------------------------------------------- observation normalisation per node type
+
+
+def _by_hand(pi: NerveNetActorCritic, obs: torch.Tensor, n: int):
+    """Root and joint features of Centipede-n normalised with pi's per-type statistics, written out."""
+    root_idx, joint_idx = observation_index(n)
+    types = node_types(n)[1:]
+    norm = lambda x, rn: ((x.double() - rn.mean) / torch.sqrt(rn.var.clamp(min=1e-2) + 1e-6)).clamp(-5, 5).float()  # noqa: E731
+    root = norm(obs[:, torch.as_tensor(root_idx)], pi.obs_norm["root"])  # (B, 17)
+    joints = obs[:, torch.as_tensor(joint_idx)].clone()  # (B, 3n - 2, 8)
+    for j, t in enumerate(types):
+        joints[:, j] = norm(joints[:, j], pi.obs_norm[NODE_TYPES[t]])
+    return root, joints
+
+
+def test_normalize_obs_default_off_leaves_outputs_unchanged():
+    """Default normalize_obs=False adds nothing; normalize_obs=True draws the same parameters under a seed and equals it before any observe."""
+    torch.manual_seed(1)
+    plain = NerveNetActorCritic(4)
+    torch.manual_seed(1)
+    normed = NerveNetActorCritic(4, normalize_obs=True)
+    assert not plain.normalize_obs and not any("norm" in k for k in plain.state_dict()), "default must have no normaliser"
+    assert all(torch.equal(p, q) for p, q in zip(plain.parameters(), normed.parameters())), "buffers only: same initial parameters"
+    obs = _obs(4, 3).clamp(-4.9, 4.9)  # no statistics yet: the normaliser is clip(x, -5, 5)
+    plain.observe(obs * 100)  # a no-op without the normaliser
+    (d0, v0), (d1, v1) = plain(obs), normed(obs)
+    torch.testing.assert_close(d1.mean, d0.mean, msg="action means must agree before any observe")
+    torch.testing.assert_close(v1, v0, msg="values must agree before any observe")
+
+
+def test_normalize_obs_statistics_are_per_node_type(rng):
+    """observe pools each node type's features over the batch and over all nodes of that type (numpy mean and var)."""
+    n = 6
+    pi = NerveNetActorCritic(n, normalize_obs=True)
+    batches = [torch.as_tensor(rng.normal(1.0, 2.0, size=(b, 21 * n + 13)), dtype=torch.float32) for b in (3, 5)]
+    for x in batches:
+        pi.observe(x)
+    flat = torch.cat(batches).double().numpy()
+    root_idx, joint_idx = observation_index(n)
+    types = node_types(n)[1:]
+    np.testing.assert_allclose(pi.obs_norm["root"].mean.numpy(), flat[:, root_idx].mean(0), rtol=1e-10, err_msg="root mean")
+    for t in range(1, len(NODE_TYPES)):
+        feats = flat[:, joint_idx[types == t]].reshape(-1, 8)  # (B * k, 8): every node of type t in every row
+        norm = pi.obs_norm[NODE_TYPES[t]]
+        assert norm.count.item() == len(feats), f"{NODE_TYPES[t]}: count must be batch size x nodes of the type"
+        np.testing.assert_allclose(norm.mean.numpy(), feats.mean(0), rtol=1e-10, err_msg=f"{NODE_TYPES[t]}: mean")
+        np.testing.assert_allclose(norm.var.numpy(), feats.var(0), rtol=1e-10, err_msg=f"{NODE_TYPES[t]}: var")
+    np.testing.assert_allclose(pi.critic_obs_norm.mean.numpy(), flat.mean(0), rtol=1e-10, err_msg="flat critic: per-index mean")
+
+
+@pytest.mark.parametrize("critic", ["mlp", "graph"])
+def test_normalize_obs_applies_before_the_encoders_and_to_the_critic(critic):
+    """Means equal the network on hand-normalised node features; the graph critic reads them too, the flat critic its own per-index norm."""
+    n = 4
+    pi = NerveNetActorCritic(n, critic=critic, normalize_obs=True)
+    pi.observe(_obs(n, 16) * 3 + 1)
+    obs = _obs(n, 3) * 3 + 1
+    root, joints = _by_hand(pi, obs, n)
+    dist, value = pi(obs)
+    torch.testing.assert_close(dist.mean, pi._mean(root, joints, n), msg="the actor must read per-type normalised node features")
+    if critic == "graph":
+        torch.testing.assert_close(value, pi.critic(root, joints, n), msg="the graph critic must read the same normalised features")
+    else:
+        flat = pi.critic_obs_norm
+        obs_hat = ((obs.double() - flat.mean) / torch.sqrt(flat.var.clamp(min=1e-2) + 1e-6)).clamp(-5, 5).float()
+        torch.testing.assert_close(value, pi.critic(obs_hat).squeeze(-1), msg="the flat critic must read the per-index normalised obs")
+
+
+def test_normalize_obs_statistics_transfer_unchanged_across_sizes():
+    """Statistics gathered on Centipede-6 have no size: they load into a Centipede-8 policy and normalise Centipede-8 nodes unchanged."""
+    pi6 = NerveNetActorCritic(6, normalize_obs=True)
+    pi6.observe(_obs(6, 32) * 2 + 0.5)
+    stats = {k: v.clone() for k, v in pi6.obs_norm.state_dict().items()}
+    assert {tuple(v.shape) for k, v in stats.items() if k.endswith("mean")} == {(17,), (8,)}, "node statistics must not depend on n"
+    obs8 = _obs(8, 3) * 2 + 0.5
+    root, joints = _by_hand(pi6, obs8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(pi6.action_mean(obs8), pi6._mean(root, joints, 8), msg="Centipede-6 statistics must normalise Centipede-8")
+    pi8 = NerveNetActorCritic(8, normalize_obs=True)
+    pi8.obs_norm.load_state_dict(pi6.obs_norm.state_dict())  # raises on a shape mismatch
+    r8, j8 = _by_hand(pi8, obs8, 8)
+    torch.testing.assert_close((r8, j8), (root, joints), msg="the loaded statistics must be the same normaliser")
+    count = pi6.critic_obs_norm.count.item()
+    pi6.observe(obs8)
+    assert pi6.critic_obs_norm.count.item() == count, "observing another size must leave the flat critic's statistics alone"
+    assert pi6.obs_norm["ankle"].count.item() == stats["ankle.count"].item() + 3 * 8, "node statistics must pool other sizes too"
+
+
+def test_ppo_smoke_on_centipede4_with_normalize_obs_and_checkpoint(tmp_path):
+    """PPO with normalize_obs=True on a frozen Centipede-4 NerveNet: finite losses, one row per step, and the checkpoint restores it all."""
+    pytest.importorskip("mujoco")
+    from gnnrl_lite.algos.ppo import PPOConfig, train
+    from gnnrl_lite.envs import CentipedeEnv, make_vec_env
+
+    pi = NerveNetActorCritic(4, normalize_obs=True)
+    freeze(pi)
+    cfg = PPOConfig(total_timesteps=64, num_envs=2, num_steps=32, num_minibatches=2, update_epochs=1)
+    envs = make_vec_env(lambda: CentipedeEnv(4), 2)
+    result = train(pi, envs, cfg, seed=0, progress=False, checkpoint=tmp_path / "snowflake.pt")
+    assert math.isfinite(result.history[0]["losses/policy_loss"]), "policy loss must be finite"
+    assert pi.obs_norm["root"].count.item() == 64 and pi.critic_obs_norm.count.item() == 64, "one row per env step"
+    assert pi.obs_norm["ankle"].count.item() == 64 * 4, "Centipede-4 has four ankles: four rows per step"
+    fresh = NerveNetActorCritic(4, normalize_obs=True)
+    freeze(fresh)
+    resumed = train(fresh, envs, cfg, seed=0, progress=False, checkpoint=tmp_path / "snowflake.pt")  # finished: loads, runs nothing
+    envs.close()
+    np.testing.assert_equal(resumed.history, result.history, err_msg="a finished checkpoint must give back its history")
+    for (name, a), b in zip(pi.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), f"{name}: parameters and normaliser statistics must be restored exactly"

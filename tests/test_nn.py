@@ -1,12 +1,14 @@
-"""Tests for gnnrl_lite.nn: MLP, MPNNLayer against a dense reference, equivariance, and readouts."""
+"""Tests for gnnrl_lite.nn: MLP, RunningNorm against numpy, MPNNLayer against a dense reference, equivariance, and readouts."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import dgl
 
-from gnnrl_lite.nn import ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, MPNNEncoder, MPNNLayer, Readout, get_activation, readout
+from gnnrl_lite.nn import (ACTIVATIONS, AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, MPNNEncoder, MPNNLayer, Readout, RunningNorm,
+                           get_activation, readout)
 
 KINDS = ("path", "cycle", "star", "complete", "random", "no_edges")
 SIZES = (1, 4, 7)
@@ -353,3 +355,87 @@ def test_graph_predictor_node_readout_uses_the_given_nodes():
         model(g, x)
     with pytest.raises(ValueError, match="readout"):
         GraphPredictor(3, 1, readout="median")
+
+
+# ---------------------------------------------------------------- RunningNorm
+
+
+def test_running_norm_matches_numpy_over_several_batches(rng):
+    """After updates with batches of several sizes and shapes, mean and var equal numpy's over all rows (ddof=0)."""
+    norm = RunningNorm(3)
+    batches = [rng.normal(2.0, 3.0, size=shape) for shape in [(1, 3), (7, 3), (4, 5, 3), (2, 3), (3,)]]
+    for x in batches:
+        norm.update(torch.as_tensor(x, dtype=torch.float32))
+    rows = np.concatenate([np.asarray(x, dtype=np.float32).reshape(-1, 3) for x in batches]).astype(np.float64)
+    assert norm.count.item() == len(rows) == 31, "count must be the number of rows, all leading axes pooled"
+    np.testing.assert_allclose(norm.mean.numpy(), rows.mean(0), rtol=1e-12, err_msg="running mean must equal numpy's mean")
+    np.testing.assert_allclose(norm.var.numpy(), rows.var(0), rtol=1e-10, err_msg="running var must equal numpy's population var")
+    x = torch.randn(6, 3)
+    expected = ((x.double() - rows.mean(0)) / np.sqrt(rows.var(0) + 1e-6)).clamp(-5, 5).float()
+    torch.testing.assert_close(norm(x), expected, msg="forward must be clip((x - mean) / sqrt(var + eps), -5, 5)")
+
+
+def test_running_norm_clips_and_starts_as_identity_clip():
+    """Before any update forward is clip(x, -c, c); afterwards outliers are clipped to +-c; clip=None disables clipping."""
+    x = torch.tensor([[-7.0, 0.5], [2.0, 9.0]])
+    torch.testing.assert_close(RunningNorm(2)(x), x.clamp(-5, 5), msg="with no statistics forward must be clip(x)")
+    norm = RunningNorm(2, clip=1.5)
+    norm.update(torch.tensor([[0.0, 0.0], [2.0, 2.0]]))  # mean 1, var 1
+    out = norm(torch.tensor([[100.0, -100.0], [1.5, 1.0]]))
+    assert out[0].tolist() == [1.5, -1.5], "outliers must be clipped to +-clip"
+    assert out[1].tolist() == pytest.approx([0.5, 0.0], abs=1e-6), "values inside the clip must be (x - mean) / std"
+    free = RunningNorm(2, clip=None)
+    free.load_state_dict(norm.state_dict())
+    assert free(torch.tensor([[100.0, 1.0]]))[0, 0].item() == pytest.approx(99.0, rel=1e-5), "clip=None must not clip"
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (2, 3, 5)])
+def test_running_norm_keeps_shape_and_dtype_and_statistics(shape):
+    """forward maps (..., D) to (..., D) in the input's dtype without touching the statistics; they are state_dict buffers."""
+    norm = RunningNorm(5)
+    norm.update(torch.randn(10, 5))
+    before = {k: v.clone() for k, v in norm.state_dict().items()}
+    for dtype in (torch.float32, torch.float64):
+        out = norm(torch.randn(shape, dtype=dtype))
+        assert out.shape == shape and out.dtype == dtype, "forward must keep the input's shape and dtype"
+    assert set(before) == {"count", "mean", "var"}, "count, mean and var must be buffers in the state_dict"
+    assert all(torch.equal(before[k], v) for k, v in norm.state_dict().items()), "forward must not change the statistics"
+    assert list(norm.parameters()) == [], "the statistics must not be trainable parameters"
+
+
+def test_running_norm_update_ignores_empty_batch_and_gradients():
+    """An empty batch changes nothing; update works on inputs that require grad and records no graph."""
+    norm = RunningNorm(2)
+    norm.update(torch.zeros(0, 2))
+    assert norm.count.item() == 0, "an empty batch must not change the count"
+    norm.update(torch.ones(3, 2, requires_grad=True))
+    assert norm.count.item() == 3 and not norm.mean.requires_grad, "update must detach its input"
+
+
+def test_running_norm_rejects_bad_shapes_values_and_options():
+    """Wrong last dimension, 0-d or non-tensor inputs, non-finite updates and bad options raise clear errors."""
+    norm = RunningNorm(3)
+    with pytest.raises(ValueError, match=r"RunningNorm.update expects shape \(\.\.\., 3\); got \(4, 2\)"):
+        norm.update(torch.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"RunningNorm.forward expects shape \(\.\.\., 3\); got \(\)"):
+        norm(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="expects a torch.Tensor"):
+        norm([[0.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        norm.update(torch.tensor([[0.0, float("nan"), 0.0]]))
+    assert norm.count.item() == 0, "a rejected batch must leave the statistics unchanged"
+    for kwargs, match in (({"dim": 0}, "dim must be a positive integer"), ({"dim": 3, "eps": 0.0}, "eps must be positive"),
+                          ({"dim": 3, "clip": -1.0}, "clip must be positive or None"), ({"dim": 3, "min_var": -1.0}, "min_var must be")):
+        with pytest.raises(ValueError, match=match):
+            RunningNorm(**kwargs)
+
+
+def test_running_norm_min_var_floors_only_the_scale():
+    """With min_var, the scale is sqrt(max(var, min_var) + eps) while var stays the data's variance (NerveNet floors at 1e-2)."""
+    norm = RunningNorm(2, min_var=1e-2)
+    norm.update(torch.tensor([[0.0, 0.0], [0.02, 2.0]]))  # var 1e-4 and 1
+    assert norm.var.tolist() == pytest.approx([1e-4, 1.0]), "var must stay the variance of the data"
+    torch.testing.assert_close(norm.std, torch.sqrt(torch.tensor([1e-2, 1.0], dtype=torch.float64) + 1e-6), msg="floored scale")
+    out = norm(torch.tensor([[0.11, 2.0]]))
+    assert out.tolist()[0] == pytest.approx([1.0, 1.0], rel=1e-4), "a nearly constant feature must be divided by sqrt(min_var), not blown up"
+    assert "min_var=0.01" in repr(norm), "the floor must show in repr"

@@ -297,3 +297,40 @@ def test_graph_policies_take_an_aggregation(aggregation, rng):
         GraphActorCritic(3, 5, aggregation="median")
     with pytest.raises(ValueError, match="aggregation"):
         NeighbourActorCritic(2, aggregation="median")
+
+
+# ---------------------------------------------------------------- MLPActorCritic(normalize_obs=True)
+
+
+def test_mlp_actor_critic_normalize_obs_default_off_leaves_outputs_unchanged():
+    """normalize_obs defaults to False: no normaliser buffers, observe is a no-op, and the parameters drawn under a seed are the same with it on."""
+    box = spaces.Box(-1.0, 1.0, shape=(2,))
+    torch.manual_seed(3)
+    plain = MLPActorCritic(5, box, hidden=(8,))
+    torch.manual_seed(3)
+    normed = MLPActorCritic(5, box, hidden=(8,), normalize_obs=True)
+    assert not plain.normalize_obs and not hasattr(plain, "obs_norm"), "default must have no normaliser"
+    assert set(normed.state_dict()) - set(plain.state_dict()) == {"obs_norm.count", "obs_norm.mean", "obs_norm.var"}, "only buffers are added"
+    for name, p in plain.named_parameters():
+        assert torch.equal(p, dict(normed.named_parameters())[name]), f"{name}: the normaliser must not change the initial draws"
+    obs = torch.randn(4, 5)
+    plain.observe(obs * 100)
+    (d0, v0), (d1, v1) = plain(obs), normed(obs)  # normed has no statistics yet: clip(x) = x for |x| < 5
+    torch.testing.assert_close(d0.mean, d1.mean, msg="before any observe the normalised policy must equal the plain one")
+    torch.testing.assert_close(v0, v1, msg="values must agree before any observe")
+
+
+def test_mlp_actor_critic_normalize_obs_feeds_normalised_input_to_both_networks(rng):
+    """After observe, actor and critic read clip((s - mean) / sqrt(max(var, 1e-2) + 1e-6), -5, 5) with numpy's mean and var."""
+    pi = MLPActorCritic(3, spaces.Discrete(2), hidden=(8,), normalize_obs=True)
+    seen = [rng.normal([0.0, 10.0, -3.0], [1.0, 5.0, 0.01], size=(6, 3)).astype(np.float32) for _ in range(3)]  # var 1e-4: floored
+    for x in seen:
+        pi.observe(torch.as_tensor(x))
+    rows = np.concatenate(seen).astype(np.float64)
+    obs = torch.as_tensor(rng.normal(size=(4, 3)).astype(np.float32))
+    s_hat = ((obs.double() - rows.mean(0)) / np.sqrt(np.maximum(rows.var(0), 1e-2) + 1e-6)).clamp(-5, 5).float()  # NerveNet's floor
+    dist, value = pi(obs)
+    torch.testing.assert_close(dist.logits, torch.log_softmax(pi.actor(s_hat), -1), msg="the actor must read the normalised observation")
+    torch.testing.assert_close(value, pi.critic(s_hat).squeeze(-1), msg="the critic must read the normalised observation")
+    with pytest.raises(ValueError, match=r"observation batch must have shape \(B, 3\)"):
+        pi.observe(torch.zeros(2, 4))

@@ -359,3 +359,154 @@ def test_check_vec_env_accepts_make_vec_env_and_rejects_others():
         check_vec_env(gym.make("CartPole-v1"), 1)
     with pytest.raises(ValueError, match="SAME_STEP"):
         check_vec_env(gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")]), 1)
+
+
+# ---------------------------------------------------------------- checkpoints and the observe hook
+
+RESUME = dict(num_envs=2, num_steps=16, total_timesteps=128, num_minibatches=2, update_epochs=2)  # 4 iterations
+
+
+def _run(cfg, policy=None, **kwargs):
+    """Train a CartPole policy (a fresh one unless given) with the given train() keywords; return (policy, result)."""
+    policy = _cartpole_policy() if policy is None else policy
+    envs = make_vec_env("CartPole-v1", cfg.num_envs)
+    res = train(policy, envs, cfg, progress=False, **kwargs)
+    envs.close()
+    return policy, res
+
+
+def _assert_same_run(a: PPOResult, b: PPOResult, msg: str) -> None:
+    """Equal histories (except the wall-time SPS; NaN equals NaN) and episodes."""
+    drop = lambda row: {k: v for k, v in row.items() if k != "charts/SPS"}  # noqa: E731
+    np.testing.assert_equal([drop(r) for r in a.history], [drop(r) for r in b.history], err_msg=msg)
+    np.testing.assert_equal(a.episodes, b.episodes, err_msg=msg)
+
+
+def test_train_without_checkpoint_is_unchanged(tmp_path):
+    """checkpoint=None gives the same history, episodes and parameters as a run without the argument; writing one changes nothing."""
+    cfg = PPOConfig(**TINY)
+    runs = []
+    for kwargs in ({}, {"checkpoint": None}, {"checkpoint": tmp_path / "run.pt", "checkpoint_every": 1}):
+        torch.manual_seed(0)
+        runs.append(_run(cfg, **kwargs))
+    (p0, r0), (p1, r1), (p2, r2) = runs
+    _assert_same_run(r0, r1, "checkpoint=None must not change the run")
+    _assert_same_run(r0, r2, "writing a checkpoint must not change the run")
+    for p in (p1, p2):
+        for (name, a), b in zip(p0.state_dict().items(), p.state_dict().values()):
+            assert torch.equal(a, b), f"{name}: final parameters must be identical"
+    assert [f.name for f in tmp_path.iterdir()] == ["run.pt"], "an atomic write must leave no temporary file behind"
+
+
+def test_train_resumes_from_checkpoint_after_a_crash(tmp_path):
+    """A run that crashes in iteration 3 (checkpoint every 2) resumes in a fresh policy from iteration 3 to the same total."""
+    cfg, path = PPOConfig(**RESUME), tmp_path / "run.pt"
+
+    def crash(log):
+        if log["iteration"] == 3:
+            raise KeyboardInterrupt("simulated end of the work session")
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(cfg, checkpoint=path, checkpoint_every=2, callback=crash)
+    saved = torch.load(path, weights_only=True)
+    assert saved["iteration"] == 2 and saved["global_step"] == 2 * cfg.batch_size, "the last checkpoint must be iteration 2"
+    policy, res = _run(cfg, checkpoint=path, checkpoint_every=2)
+    assert [r["iteration"] for r in res.history] == [1, 2, 3, 4], "history must be continuous, without duplicates"
+    assert [r["global_step"] for r in res.history] == [32, 64, 96, 128] and res.global_step == cfg.total_timesteps, "steps must continue"
+    np.testing.assert_equal(res.history[:2], saved["history"], err_msg="the first iterations' rows must come from the checkpoint")
+    lrs = [r["charts/learning_rate"] for r in res.history]
+    assert lrs == pytest.approx([cfg.learning_rate * (1 - k / 4) for k in range(4)]), "the lr schedule must continue"
+    assert all(bool(torch.isfinite(p).all()) for p in policy.parameters()), "resumed parameters must be finite"
+    assert torch.load(path, weights_only=True)["iteration"] == 4, "the final iteration must be checkpointed"
+
+
+def test_train_stopped_by_callback_then_resumed_matches_uninterrupted_length(tmp_path):
+    """A run stopped by its callback after 2 iterations and resumed ends with as many iterations and steps as an uninterrupted one."""
+    cfg, path = PPOConfig(**RESUME), tmp_path / "run.pt"
+    _, full = _run(cfg)
+    _, first = _run(cfg, checkpoint=path, callback=lambda log: log["iteration"] == 2)
+    assert first.stopped_early and len(first.history) == 2, "the callback must stop the first part after 2 iterations"
+    _, res = _run(cfg, checkpoint=path)
+    assert len(res.history) == len(full.history) == cfg.num_iterations and not res.stopped_early, "same number of iterations"
+    assert res.global_step == full.global_step, "same number of environment steps"
+    assert [r["charts/learning_rate"] for r in res.history] == [r["charts/learning_rate"] for r in full.history], "same lr schedule"
+    assert res.episodes[:len(first.episodes)] == first.episodes, "episodes of the first part must be kept"
+
+
+def test_train_restores_policy_optimizer_and_generator_exactly(tmp_path):
+    """Resuming a finished checkpoint restores the parameters and Adam state exactly and runs no further iteration."""
+    cfg, path = PPOConfig(**TINY), tmp_path / "run.pt"
+    trained, res = _run(cfg, checkpoint=path)
+    restored, res2 = _run(cfg, checkpoint=path)
+    for (name, a), b in zip(trained.state_dict().items(), restored.state_dict().values()):
+        assert torch.equal(a, b), f"{name}: the checkpoint must restore the trained parameters exactly"
+    saved = torch.load(path, weights_only=True)
+    assert len(res2.history) == 2, "a finished run must not train further"
+    np.testing.assert_equal(res2.history, saved["history"], err_msg="a finished run must return its history unchanged")
+    assert set(saved) >= {"policy", "optimizer", "iteration", "global_step", "generator", "history", "episodes"}, "checkpoint contents"
+    assert all(int(s["step"]) == 2 * 2 * 2 for s in saved["optimizer"]["state"].values()), "Adam state: 2 iterations x 2 epochs x 2 minibatches"
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"hidden": (8,)}, "policy entries with other shapes: actor.0.weight"),
+    ({"total_timesteps": 128}, "the PPOConfig differs .*total_timesteps: 64 there, 128 here"),
+    ({"seed": 1}, "the seed differs"),
+    ({"freeze": True}, "trainable .* parameters differ"),
+    ({"policy": "pendulum"}, "policy entries"),
+])
+def test_train_rejects_mismatched_checkpoint(tmp_path, change, match):
+    """A checkpoint from another policy shape, total_timesteps, seed or frozen set raises ValueError instead of mixing runs."""
+    cfg, path = PPOConfig(**TINY), tmp_path / "run.pt"
+    _run(cfg, checkpoint=path, callback=lambda log: True)
+    cfg2 = PPOConfig(**{**TINY, "total_timesteps": change.get("total_timesteps", 64)})
+    env = gym.make("CartPole-v1")
+    policy = MLPActorCritic(4, env.action_space, hidden=change.get("hidden", (16,)))
+    if change.get("freeze"):
+        policy.critic[0].weight.requires_grad_(False)
+    if change.get("policy") == "pendulum":
+        policy = MLPActorCritic(4, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), hidden=(16,))
+    envs = make_vec_env("CartPole-v1", cfg.num_envs)
+    with pytest.raises(ValueError, match=match):
+        train(policy, envs, cfg2, seed=change.get("seed", 0), progress=False, checkpoint=path)
+    envs.close()
+
+
+def test_train_rejects_foreign_checkpoint_file_and_bad_every(tmp_path):
+    """A file that is not a PPO checkpoint, or checkpoint_every < 1, raises ValueError."""
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(ValueError, match="is not a PPO checkpoint"):
+        _run(PPOConfig(**TINY), checkpoint=path)
+    with pytest.raises(ValueError, match="checkpoint_every must be a positive integer; got 0"):
+        _run(PPOConfig(**TINY), checkpoint=tmp_path / "run.pt", checkpoint_every=0)
+
+
+class _CountingPolicy(_ConstantValuePolicy):
+    """_ConstantValuePolicy that records every observe() call and whether gradients were on."""
+
+    def __init__(self):
+        super().__init__(0.0)
+        self.calls = []
+
+    def observe(self, obs):
+        self.calls.append((tuple(obs.shape), torch.is_grad_enabled()))
+
+
+def test_train_calls_observe_once_per_rollout_step():
+    """observe(policy_input) is called once per rollout step with the (N, ...) batch, under no_grad, never in the update."""
+    cfg = PPOConfig(num_envs=2, num_steps=4, total_timesteps=16, num_minibatches=2, update_epochs=3)
+    policy = _CountingPolicy()
+    envs = make_vec_env(lambda: _ConstantEnv(terminate=True), cfg.num_envs)
+    train(policy, envs, cfg, progress=False)
+    envs.close()
+    assert len(policy.calls) == cfg.num_iterations * cfg.num_steps == 8, "one observe call per rollout step"
+    assert all(c == ((2, 2), False) for c in policy.calls), "observe must get the (N, D) batch under no_grad"
+
+
+def test_train_with_normalize_obs_counts_every_rollout_observation():
+    """MLPActorCritic(normalize_obs=True) trained by PPO has seen exactly total_timesteps observations."""
+    cfg = PPOConfig(**TINY)
+    policy = MLPActorCritic(4, gym.make("CartPole-v1").action_space, hidden=(16,), normalize_obs=True)
+    _run(cfg, policy)
+    assert policy.obs_norm.count.item() == cfg.total_timesteps, "the normaliser must see every rollout observation once"
+    assert bool((policy.obs_norm.var > 0).all()), "CartPole's observations vary, so every variance must be positive"

@@ -26,6 +26,38 @@ observations are turned into ``obs`` by ``policy.collate`` if it exists, else
 Environments must be Gymnasium vector envs with ``autoreset_mode=SAME_STEP``
 (:func:`gnnrl_lite.envs.make_vec_env` builds one).
 
+**Running statistics.** If the policy has a method ``observe(obs)``, :func:`train` calls it once
+per rollout step with that step's policy input (the batch of all environments, after the action
+has been sampled, under ``torch.no_grad()``), and never during the update or in
+:func:`evaluate`. Policies use it to update running statistics, e.g. an observation normaliser
+(:class:`gnnrl_lite.nn.RunningNorm`; ``normalize_obs=True`` in
+:class:`~gnnrl_lite.policies.MLPActorCritic` and :class:`~gnnrl_lite.nervenet.NerveNetActorCritic`).
+The action at step ``t`` therefore uses the statistics of steps before ``t``. The update
+normalises the stored raw observations with the statistics at the end of the rollout, so
+:math:`\rho_t` starts slightly away from 1, by as much as the statistics moved during the rollout
+(relatively about ``batch_size / count``: most in the first iteration). The logged ``approx_kl``
+includes it; with the learning rate set to 0 on Centipede-4 (1024-step batches) it was
+:math:`5 \times 10^{-4}` in the first iteration and at most :math:`2 \times 10^{-5}` afterwards for
+NerveNet, below :math:`10^{-5}` for the MLP. NerveNet instead froze the statistics during a batch and
+stored normalised observations.
+
+**Checkpoints.** With ``checkpoint=path``, :func:`train` writes every ``checkpoint_every``
+iterations and when it stops (atomically: a temporary file, then ``os.replace``) a file holding
+the policy's ``state_dict`` (with normaliser buffers), the Adam state, the iteration, the global
+step, the minibatch-shuffling generator's state, the history and episodes so far, the config and
+the seed. If the file exists when :func:`train` starts, it is loaded (``torch.load(...,
+weights_only=True)``; it holds only tensors, dicts, lists, numbers and strings) and training goes
+on from the next iteration with the same learning-rate schedule, to the same
+``total_timesteps``; a file written for another config, seed or policy (different class,
+parameter names, shapes or frozen set) raises ``ValueError``. Environments cannot be saved, so
+a resumed run resets them with ``seed + k`` (``k`` the iterations already done): episodes in
+progress at the checkpoint are dropped and iterations after it are redone. PyTorch's global
+random generator, which samples the actions, is not restored either. A resumed run is therefore
+not bit-identical to an uninterrupted one, but the parameters, the optimiser, the shuffling and
+the schedule continue exactly, and the history runs 1, 2, ... without gaps or repeats. A run
+that a callback stopped resumes like an interrupted one; ``SPS`` counts the steps since the
+(re)start.
+
 Logged per iteration (keys of each ``history`` row):
 
 ==============================  =============================================================
@@ -33,7 +65,7 @@ Logged per iteration (keys of each ``history`` row):
 ``charts/episodic_return``      mean return of episodes that ended in this iteration (NaN if none)
 ``charts/episodic_length``      their mean length
 ``charts/learning_rate``        the (annealed) learning rate
-``charts/SPS``                  environment steps per second of wall time
+``charts/SPS``                  environment steps per second of wall time (since the start or resume)
 ``losses/policy_loss``          clipped surrogate loss, mean over minibatches
 ``losses/value_loss``           :math:`\tfrac12 (V - \hat R)^2`, mean over minibatches
 ``losses/entropy``              mean policy entropy
@@ -54,10 +86,14 @@ Huang et al., *The 37 Implementation Details of Proximal Policy Optimization*, 2
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Callable, Sequence
 
 import gymnasium as gym
@@ -228,6 +264,91 @@ class _Storage:
         return self.collate([self.raw[i] for i in idx])
 
 
+_CHECKPOINT_FORMAT = "gnnrl_lite.algos.ppo/1"  # the "format" entry of the checkpoints train() writes
+
+
+def _plain(x):
+    """``x`` with NumPy scalars turned into Python numbers, recursively, so ``torch.load(weights_only=True)`` can read it."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _save_checkpoint(path: Path, policy: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, cfg: PPOConfig,
+                     seed: int, iteration: int, global_step: int, result: PPOResult) -> None:
+    """Write a checkpoint atomically: a temporary file in the same folder, then ``os.replace``."""
+    state = {
+        "format": _CHECKPOINT_FORMAT,
+        "config": _plain(cfg.as_dict()),
+        "seed": int(seed),
+        "policy_class": type(policy).__name__,
+        "trainable": [name for name, p in policy.named_parameters() if p.requires_grad],
+        "policy": policy.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "iteration": int(iteration),
+        "global_step": int(global_step),
+        "generator": gen.get_state(),
+        "history": _plain(result.history),
+        "episodes": _plain(result.episodes),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _load_checkpoint(path: Path, policy: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, cfg: PPOConfig,
+                     seed: int) -> dict:
+    """Check that ``path`` was written by this run's config, seed and policy, then restore policy, optimiser and generator."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"cannot read the PPO checkpoint {path} ({type(err).__name__}: {err}); delete it to start afresh") from err
+    if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not a PPO checkpoint of this version (format {found!r}, expected {_CHECKPOINT_FORMAT!r})")
+    problems = []
+    saved, now = state["config"], _plain(cfg.as_dict())
+    diff = [f"{k}: {saved.get(k)!r} there, {now.get(k)!r} here" for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diff:
+        problems.append("the PPOConfig differs (" + "; ".join(diff) + ")")
+    if state["seed"] != int(seed):
+        problems.append(f"the seed differs ({state['seed']} there, {seed} here)")
+    if state["policy_class"] != type(policy).__name__:
+        problems.append(f"the policy class differs ({state['policy_class']} there, {type(policy).__name__} here)")
+    ours, theirs = policy.state_dict(), state["policy"]
+    missing, unexpected = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
+    shapes = [f"{k} {tuple(theirs[k].shape)} there, {tuple(ours[k].shape)} here" for k in ours
+              if k in theirs and tuple(theirs[k].shape) != tuple(ours[k].shape)]
+    for what, names in (("missing from the checkpoint", missing), ("not in this policy", unexpected), ("with other shapes", shapes)):
+        if names:
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            problems.append(f"{len(names)} policy entries {what}: " + ", ".join(names[:5]) + more)
+    trainable = [name for name, p in policy.named_parameters() if p.requires_grad]
+    if not missing and not unexpected and state["trainable"] != trainable:
+        problems.append("the trainable (not frozen) parameters differ: "
+                        f"{sorted(set(state['trainable']) ^ set(trainable))[:5]} are trainable in only one of them")
+    if not 0 <= state["iteration"] <= cfg.num_iterations:
+        problems.append(f"its iteration {state['iteration']} is outside 0..{cfg.num_iterations}")
+    if problems:
+        raise ValueError(f"the PPO checkpoint {path} does not match this run: " + "; ".join(problems)
+                         + ". Pass another checkpoint path (or delete the file) to start afresh.")
+    policy.load_state_dict(theirs)
+    optimizer.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    return state
+
+
 def train(
     policy: nn.Module,
     envs: gym.vector.VectorEnv,
@@ -237,6 +358,8 @@ def train(
     callback: Callable[[dict], bool] | None = None,
     progress: bool = True,
     desc: str = "PPO",
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 10,
 ) -> PPOResult:
     """Train ``policy`` on ``envs`` with PPO; returns a :class:`PPOResult`.
 
@@ -244,7 +367,8 @@ def train(
     ----------
     policy : torch.nn.Module
         ``policy(obs) -> (dist, value)``; trainable parameters are those with ``requires_grad``
-        (so frozen parts stay fixed).
+        (so frozen parts stay fixed). An ``observe(obs)`` method, if it has one, is called once
+        per rollout step (module docstring, "Running statistics").
     envs : gymnasium.vector.VectorEnv
         ``cfg.num_envs`` environments with ``autoreset_mode=SAME_STEP``.
     cfg : PPOConfig
@@ -256,8 +380,24 @@ def train(
         (e.g. an :class:`Evaluator` that has reached its target return).
     progress : bool
         Show a tqdm progress bar over environment steps.
+    desc : str
+        The progress bar's label.
+    checkpoint : str or pathlib.Path, optional
+        Resumable training (module docstring, "Checkpoints"): write the training state to this
+        file every ``checkpoint_every`` iterations and when training stops, and resume from it
+        if it exists. ``None`` (default): no file is read or written.
+    checkpoint_every : int
+        Iterations between checkpoint writes (the last iteration is always written).
+
+    Raises
+    ------
+    ValueError
+        For a checkpoint written by another config, seed or policy, or an unreadable one.
     """
     check_vec_env(envs, cfg.num_envs)
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}")
+    observe = getattr(policy, "observe", None)
     collate = getattr(policy, "collate", collate_obs)
     act_space = envs.single_action_space
     continuous = isinstance(act_space, spaces.Box)
@@ -268,14 +408,21 @@ def train(
     gen = torch.Generator().manual_seed(seed)
     result = PPOResult()
     T, N = cfg.num_steps, cfg.num_envs
+    path = None if checkpoint is None else Path(checkpoint)
+    done_iterations, global_step = 0, 0
+    if path is not None and path.exists():
+        state = _load_checkpoint(path, policy, optimizer, gen, cfg, seed)
+        done_iterations, global_step = state["iteration"], state["global_step"]
+        result.history, result.episodes = state["history"], state["episodes"]
 
-    obs, _ = envs.reset(seed=seed)
+    if done_iterations < cfg.num_iterations:
+        obs, _ = envs.reset(seed=seed if done_iterations == 0 else seed + done_iterations)  # resumed: seed + k
     ep_return, ep_length = np.zeros(N), np.zeros(N, dtype=np.int64)
-    global_step, start = 0, time.perf_counter()
-    bar = tqdm(total=cfg.num_iterations * cfg.batch_size, desc=desc, unit="step", disable=not progress,
+    start_step, start = global_step, time.perf_counter()
+    bar = tqdm(total=cfg.num_iterations * cfg.batch_size, initial=global_step, desc=desc, unit="step", disable=not progress,
                file=sys.stderr, mininterval=2.0, dynamic_ncols=False, ncols=100)
 
-    for iteration in range(1, cfg.num_iterations + 1):
+    for iteration in range(done_iterations + 1, cfg.num_iterations + 1):
         lr = cfg.learning_rate * (1.0 - (iteration - 1.0) / cfg.num_iterations if cfg.anneal_lr else 1.0)
         optimizer.param_groups[0]["lr"] = lr
         obs_steps, raw_steps, actions, logprobs, rewards, dones, values = [], [], [], [], [], [], []
@@ -290,6 +437,8 @@ def train(
                 dist, value = policy(policy_input)
                 action = dist.sample()
                 logprob = dist.log_prob(action)
+                if observe is not None:  # running statistics (e.g. a normaliser) see the step after acting on it
+                    observe(policy_input)
             env_action = action.cpu().numpy()
             if continuous:
                 env_action = np.clip(env_action, act_space.low, act_space.high)
@@ -383,7 +532,7 @@ def train(
             "charts/episodic_return": float(np.mean([e["return"] for e in finished])) if finished else float("nan"),
             "charts/episodic_length": float(np.mean([e["length"] for e in finished])) if finished else float("nan"),
             "charts/learning_rate": lr,
-            "charts/SPS": global_step / (time.perf_counter() - start),
+            "charts/SPS": (global_step - start_step) / (time.perf_counter() - start),
             "losses/policy_loss": float(np.mean(pg_losses)),
             "losses/value_loss": float(np.mean(v_losses)),
             "losses/entropy": float(np.mean(entropies)),
@@ -395,7 +544,10 @@ def train(
         bar.update(cfg.batch_size)
         if finished:
             bar.set_postfix(ret=f"{log['charts/episodic_return']:.1f}", refresh=False)
-        if callback is not None and callback(log):
+        stop = callback is not None and bool(callback(log))
+        if path is not None and (stop or iteration % checkpoint_every == 0 or iteration == cfg.num_iterations):
+            _save_checkpoint(path, policy, optimizer, gen, cfg, seed, iteration, global_step, result)
+        if stop:
             result.stopped_early = True
             break
     bar.close()
