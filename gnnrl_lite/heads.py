@@ -316,7 +316,7 @@ class TwoStepEdgeActorCritic(nn.Module):
     collate = staticmethod(functools.partial(collate_obs, edge_mask=True))
 
     def destination(self, g: dgl.DGLGraph, src: torch.Tensor) -> MaskedCategorical:
-        """:math:`\pi(v \mid u)` over each graph's edges, given one global source node per graph, ``(B,)``."""
+        r""":math:`\pi(v \mid u)` over each graph's edges, given one global source node per graph, ``(B,)``."""
         x, e = g.ndata["x"], g.edata["e"]
         flag = torch.zeros(g.num_nodes(), 1)
         flag[src] = 1.0
