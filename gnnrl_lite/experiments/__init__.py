@@ -122,7 +122,7 @@ def run_metadata(seed: int, command: str | None = None) -> dict:
     The command is ``command`` if given, else the ``GNNRL_COMMAND`` environment variable (set by
     ``scripts/run_full.py`` for notebooks run in full mode), else this process's command line.
     """
-    from . import __version__
+    from .. import __version__
     import dgl
 
     return {
@@ -242,7 +242,7 @@ def results_path(name: str) -> Path:
     Found from the package's location (an editable install inside the repository, as ``make`` and
     the Colab cell set up), falling back to ``./results`` and ``../results``.
     """
-    candidates = [Path(__file__).resolve().parent.parent / "results", Path.cwd() / "results", Path.cwd().parent / "results"]
+    candidates = [Path(__file__).resolve().parents[2] / "results", Path.cwd() / "results", Path.cwd().parent / "results"]
     for folder in candidates:
         if folder.is_dir():
             return folder / name

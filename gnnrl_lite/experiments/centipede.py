@@ -1,0 +1,155 @@
+r"""Full-mode runs of Chapter 5: MLP, NerveNet and Snowflake trained with PPO on Centipede-n.
+
+    python -m gnnrl_lite.experiments.centipede --sizes 6,12 --seeds 0,1,2 --steps 500000
+
+Every run (model, size, seed) trains with Snowflake's PPO settings (:func:`ppo_config`) and, every
+``--eval-every`` environment steps, plays ``--eval-episodes`` greedy episodes (the mean action) on
+fixed seeds and appends one CSV row to ``--out``: the evaluation's mean return and length, and the
+mean per-update KL divergence and clip fraction of the PPO iterations since the previous row (the
+quantities of Snowflake's Table 1), with the command, seed, versions, commit and date.
+
+Runs are **resumable**: PPO checkpoints its state to ``--checkpoints/<run>.pt`` (see
+:func:`gnnrl_lite.algos.ppo.train`), rows already written are not written again, and a run whose
+last row (``final`` = 1) is in the CSV is skipped. Kill the process at any time and start the same
+command again. A finished run saves its policy's weights (about 0.3 MB for NerveNet) to
+``--weights/<run>.pt`` for the zero-shot transfer matrix, loadable with
+``torch.load(path, weights_only=True)``.
+
+Models: ``mlp`` (:class:`gnnrl_lite.policies.MLPActorCritic`, 64-64 tanh), ``nervenet``
+(:class:`gnnrl_lite.nervenet.NerveNetActorCritic`) and ``snowflake`` (the same with
+:func:`gnnrl_lite.nervenet.freeze` applied), all with running observation normalisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import ResultsFile, results_path, run_metadata, seed_everything
+
+__all__ = ["MODELS", "ppo_config", "make_policy", "run", "main"]
+
+MODELS = ("mlp", "nervenet", "snowflake")
+
+
+def ppo_config(total_timesteps: int, num_envs: int = 8):
+    """Snowflake's PPO settings (REFERENCE §1.5): 2048 steps per batch, minibatches of 256, 10 epochs, clip 0.1, lr 3e-4, grad clip 5."""
+    from ..algos import ppo
+
+    return ppo.PPOConfig(total_timesteps=total_timesteps, num_envs=num_envs, num_steps=2048 // num_envs, num_minibatches=8,
+                         update_epochs=10, clip_coef=0.1, learning_rate=3e-4, max_grad_norm=5.0, gamma=0.99, gae_lambda=0.95,
+                         ent_coef=0.0)
+
+
+def make_policy(model: str, n: int) -> torch.nn.Module:
+    """A fresh policy for Centipede-``n``: ``"mlp"``, ``"nervenet"`` or ``"snowflake"`` (NerveNet with encoder, message and decoder frozen)."""
+    from ..envs.centipede import centipede_dims
+    from ..nervenet import NerveNetActorCritic, freeze
+    from ..policies import MLPActorCritic
+
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}; got {model!r}")
+    if model == "mlp":
+        import gymnasium as gym
+
+        dims = centipede_dims(n)
+        action_space = gym.spaces.Box(-1.0, 1.0, (dims["action_dim"],), np.float32)
+        return MLPActorCritic(dims["obs_dim"], action_space, (64, 64), "tanh", normalize_obs=True)
+    policy = NerveNetActorCritic(n, normalize_obs=True)
+    if model == "snowflake":
+        freeze(policy)
+    return policy
+
+
+def evaluate(policy: torch.nn.Module, n: int, episodes: int) -> tuple[float, float]:
+    """Mean return and length of ``episodes`` greedy episodes of Centipede-``n`` (seeds 10_000, 10_001, ...)."""
+    from ..envs.centipede import CentipedeEnv
+    from ..rollouts import run_episodes
+
+    eps = run_episodes(policy, lambda: CentipedeEnv(n), episodes, num_envs=episodes, seed=10_000, deterministic=True)
+    return float(np.mean([e["return"] for e in eps])), float(np.mean([e["length"] for e in eps]))
+
+
+def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoints: Path, weights: Path,
+        eval_every: int, eval_episodes: int, num_envs: int = 8, command: str | None = None, cfg=None) -> None:
+    """Train one (model, n, seed) run to ``steps`` environment steps, resuming if possible; see the module docstring.
+
+    ``cfg`` (a :class:`~gnnrl_lite.algos.ppo.PPOConfig`) replaces :func:`ppo_config` (e.g. for a quick test).
+    """
+    from ..algos import ppo
+    from ..envs import make_vec_env
+    from ..envs.centipede import CentipedeEnv
+
+    run_id = f"{model}-n{n}-s{seed}"
+    rows = out.read()
+    written = set(rows.loc[rows["attempt"] == run_id, "step"].astype(int)) if not rows.empty else set()
+    if not rows.empty and ((rows["attempt"] == run_id) & (rows["final"] == 1)).any():
+        print(f"{run_id}: finished before, skipped")
+        return
+    seed_everything(seed)
+    policy = make_policy(model, n)
+    cfg = cfg if cfg is not None else ppo_config(steps, num_envs)
+    meta = run_metadata(seed, command)
+    since: list[dict] = []
+
+    def callback(log: dict) -> bool:
+        since.append(log)
+        step, last = log["global_step"], log["iteration"] == cfg.num_iterations
+        if step // eval_every == (step - cfg.batch_size) // eval_every and not last:  # evaluate when a multiple is crossed
+            return False
+        if step not in written:
+            ret, length = evaluate(policy, n, eval_episodes)
+            out.append({"model": model, "n": n, "seed": seed, "step": step, "eval_return": ret, "eval_length": length,
+                        "train_return": float(np.nanmean([r["charts/episodic_return"] for r in since])) if any(
+                            np.isfinite(r["charts/episodic_return"]) for r in since) else float("nan"),
+                        "approx_kl": float(np.mean([r["losses/approx_kl"] for r in since])),
+                        "clipfrac": float(np.mean([r["losses/clipfrac"] for r in since])),
+                        "sps": float(log["charts/SPS"]), **{k: v for k, v in meta.items() if k != "seed"},
+                        "attempt": run_id, "final": int(last)})
+            written.add(step)
+        since.clear()
+        return False
+
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    envs = make_vec_env(lambda: CentipedeEnv(n), num_envs)
+    ppo.train(policy, envs, cfg, seed=seed, callback=callback, desc=run_id, checkpoint=checkpoints / f"{run_id}.pt",
+              checkpoint_every=5)
+    envs.close()
+    if seed == 0:  # weights for the transfer matrix: one seed per (model, size) keeps them small
+        weights.mkdir(parents=True, exist_ok=True)
+        torch.save(policy.state_dict(), weights / f"{run_id}.pt")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated, from " + ", ".join(MODELS))
+    parser.add_argument("--sizes", default="6,12", help="comma-separated numbers of legs")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--steps", type=int, default=500_000, help="environment steps per run")
+    parser.add_argument("--eval-every", type=int, default=20_480, help="environment steps between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=5, help="greedy episodes per evaluation")
+    parser.add_argument("--out", type=Path, default=results_path("ch05_centipede.csv"), help="CSV file of evaluations")
+    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ch05"), help="folder of resumable PPO checkpoints")
+    parser.add_argument("--weights", type=Path, default=results_path("ch05_weights"), help="folder of final weights (seed 0)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("DGLBACKEND", "pytorch")
+    command = "python -m gnnrl_lite.experiments.centipede " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    out = ResultsFile(args.out)
+    for n in (int(s) for s in args.sizes.split(",")):
+        for seed in (int(s) for s in args.seeds.split(",")):  # seed-major: every model gets seed 0 first
+            for model in args.models.split(","):
+                run(model, n, seed, args.steps, out=out, checkpoints=args.checkpoints, weights=args.weights,
+                    eval_every=args.eval_every, eval_episodes=args.eval_episodes, command=command)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The Chapter 5 full-mode driver: policies per model, resumable runs, one CSV row per evaluation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytest.importorskip("mujoco")
+
+from gnnrl_lite.experiments import ResultsFile  # noqa: E402
+from gnnrl_lite.experiments import centipede as exp  # noqa: E402
+from gnnrl_lite.nervenet import NerveNetActorCritic  # noqa: E402
+from gnnrl_lite.policies import MLPActorCritic  # noqa: E402
+
+
+def test_make_policy_builds_each_model_and_rejects_unknown():
+    assert isinstance(exp.make_policy("mlp", 4), MLPActorCritic)
+    nerve, snow = exp.make_policy("nervenet", 4), exp.make_policy("snowflake", 4)
+    assert isinstance(nerve, NerveNetActorCritic) and isinstance(snow, NerveNetActorCritic)
+    trainable = lambda p: sum(x.numel() for x in p.parameters() if x.requires_grad)  # noqa: E731
+    assert trainable(snow) < trainable(nerve), "Snowflake freezes part of NerveNet"
+    with pytest.raises(ValueError, match="model"):
+        exp.make_policy("transformer", 4)
+
+
+def test_ppo_config_is_snowflakes():
+    cfg = exp.ppo_config(4096)
+    assert (cfg.batch_size, cfg.minibatch_size, cfg.update_epochs, cfg.clip_coef, cfg.learning_rate) == (2048, 256, 10, 0.1, 3e-4)
+
+
+def test_run_writes_one_row_per_evaluation_resumes_and_skips_finished(tmp_path):
+    from gnnrl_lite.algos import ppo
+
+    cfg = ppo.PPOConfig(total_timesteps=128, num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1)
+    out = ResultsFile(tmp_path / "r.csv")
+    kw = dict(out=out, checkpoints=tmp_path / "ck", weights=tmp_path / "w", eval_every=64, eval_episodes=2, num_envs=2, cfg=cfg)
+    exp.run("snowflake", 4, 0, 128, **kw)
+    rows = out.read()
+    assert rows["step"].tolist() == [64, 128] and rows["final"].tolist() == [0, 1]
+    assert set(rows.columns) >= {"eval_return", "approx_kl", "clipfrac", "command", "commit", "date"}
+    state = torch.load(tmp_path / "w" / "snowflake-n4-s0.pt", weights_only=True)
+    policy = exp.make_policy("snowflake", 4)
+    policy.load_state_dict(state)  # the saved weights load into a fresh policy
+    assert (tmp_path / "ck" / "snowflake-n4-s0.pt").exists()
+    exp.run("snowflake", 4, 0, 128, **kw)  # finished: skipped, nothing written
+    assert len(out.read()) == 2
+
+
+def test_an_interrupted_run_resumes_without_duplicate_rows(tmp_path):
+    from gnnrl_lite.algos import ppo
+
+    cfg = ppo.PPOConfig(total_timesteps=192, num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1)
+    out = ResultsFile(tmp_path / "r.csv")
+    kw = dict(out=out, checkpoints=tmp_path / "ck", weights=tmp_path / "w", eval_every=64, eval_episodes=1, num_envs=2)
+    short = ppo.PPOConfig(**{**cfg.as_dict(), "total_timesteps": 192})
+    calls = {"n": 0}
+    original = ppo.train
+
+    def interrupted(*args, **kwargs):  # stop after the 5th iteration, as a killed process would (checkpoint every 5)
+        user = kwargs["callback"]
+        kwargs["callback"] = lambda log: user(log) or (calls.__setitem__("n", calls["n"] + 1) or calls["n"] >= 5)
+        return original(*args, **kwargs)
+
+    ppo.train = interrupted
+    try:
+        exp.run("mlp", 4, 1, 192, cfg=short, **kw)
+    finally:
+        ppo.train = original
+    assert out.read()["step"].tolist() == [64, 128] and (out.read()["final"] == 0).all()
+    exp.run("mlp", 4, 1, 192, cfg=short, **kw)  # resumes from the checkpoint and finishes
+    rows = out.read()
+    assert rows["step"].tolist() == [64, 128, 192] and rows["final"].tolist() == [0, 0, 1]
