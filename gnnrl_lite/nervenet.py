@@ -312,11 +312,12 @@ class NerveNetGRUCell(nn.Module):
             raise ValueError(f"NerveNetGRUCell expects m (..., {self.input_dim}) and h (..., {self.hidden_dim}) "
                              f"with the same leading shape; got {tuple(m.shape)} and {tuple(h.shape)}")
         H = self.hidden_dim
-        gates_m = F.linear(m, self.weight_m, self.bias)  # (..., 3H): W m + b
-        gates_h = F.linear(h, self.weight_h[:2 * H])  # (..., 2H): [U_z h; U_r h]
-        z = torch.sigmoid(gates_m[..., :H] + gates_h[..., :H])
-        r = torch.sigmoid(gates_m[..., H:2 * H] + gates_h[..., H:])
-        h_tilde = torch.tanh(gates_m[..., 2 * H:] + F.linear(r * h, self.weight_h[2 * H:]))  # reset before U_h
+        u_zr, u_h = self.weight_h.split([2 * H, H])  # split, not slicing: its backward is one cat, not a zero-fill per slice
+        m_z, m_r, m_h = F.linear(m, self.weight_m, self.bias).split(H, dim=-1)  # W m + b: (..., H) each
+        h_z, h_r = F.linear(h, u_zr).split(H, dim=-1)  # U_z h, U_r h
+        z = torch.sigmoid(m_z + h_z)
+        r = torch.sigmoid(m_r + h_r)
+        h_tilde = torch.tanh(m_h + F.linear(r * h, u_h))  # reset before U_h
         return z * h + (1 - z) * h_tilde
 
 
@@ -353,8 +354,9 @@ class _Propagation(nn.Module):
         for _ in range(self.steps):  # weights tied over the T steps
             msg = self.message(h).reshape(B * N, self.hidden)  # m_{u->v} = M(h_u), computed once per sender
             m_bar = (dgl.ops.copy_u_sum(g, msg) * inv_degree).reshape(B, N, self.hidden)  # mean over in-edges: (B, N, H)
-            h = torch.cat([self.update["root"](m_bar[:, :1], h[:, :1]),  # GRU_root
-                           self.update["joint"](m_bar[:, 1:], h[:, 1:])], dim=1)  # GRU_joint; h^{t+1}: (B, N, H)
+            (m_root, m_joint), (h_root, h_joint) = m_bar.split([1, N - 1], dim=1), h.split([1, N - 1], dim=1)
+            h = torch.cat([self.update["root"](m_root, h_root),  # GRU_root
+                           self.update["joint"](m_joint, h_joint)], dim=1)  # GRU_joint; h^{t+1}: (B, N, H)
         return h
 
 
