@@ -105,9 +105,9 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
             return False
         if step not in written:
             ret, length = evaluate(policy, n, eval_episodes)
+            train = [r["charts/episodic_return"] for r in since if np.isfinite(r["charts/episodic_return"])]
             out.append({"model": model, "n": n, "seed": seed, "step": step, "eval_return": ret, "eval_length": length,
-                        "train_return": float(np.nanmean([r["charts/episodic_return"] for r in since])) if any(
-                            np.isfinite(r["charts/episodic_return"]) for r in since) else float("nan"),
+                        "train_return": float(np.mean(train)) if train else float("nan"),
                         "approx_kl": float(np.mean([r["losses/approx_kl"] for r in since])),
                         "clipfrac": float(np.mean([r["losses/clipfrac"] for r in since])),
                         "sps": float(log["charts/SPS"]), **{k: v for k, v in meta.items() if k != "seed"},
