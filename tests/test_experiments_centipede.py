@@ -67,6 +67,12 @@ def test_an_interrupted_run_resumes_without_duplicate_rows(tmp_path):
     finally:
         ppo.train = original
     assert out.read()["step"].tolist() == [64, 128] and (out.read()["final"] == 0).all()
+    ckpt = tmp_path / "ck" / "mlp-n4-s1.pt"
+    saved = ckpt.read_bytes()
+    ckpt.unlink()
+    with pytest.raises(RuntimeError, match="checkpoint"):  # rows of an unfinished run without its state: refuse to mix
+        exp.run("mlp", 4, 1, 192, cfg=short, **kw)
+    ckpt.write_bytes(saved)
     exp.run("mlp", 4, 1, 192, cfg=short, **kw)  # resumes from the checkpoint and finishes
     rows = out.read()
     assert rows["step"].tolist() == [64, 128, 192] and rows["final"].tolist() == [0, 0, 1]

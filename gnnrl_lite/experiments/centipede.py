@@ -92,6 +92,10 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
     if not rows.empty and ((rows["attempt"] == run_id) & (rows["final"] == 1)).any():
         print(f"{run_id}: finished before, skipped")
         return
+    ckpt = checkpoints / f"{run_id}.pt"
+    if written and not ckpt.exists():  # rows of an unfinished attempt whose training state is gone
+        raise RuntimeError(f"{out.path} has rows of the unfinished run {run_id} but its checkpoint {ckpt} is missing; "
+                           f"restore the checkpoint to resume, or delete those rows to start the run afresh")
     seed_everything(seed)
     policy = make_policy(model, n)
     cfg = cfg if cfg is not None else ppo_config(steps, num_envs)
@@ -118,8 +122,7 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
 
     checkpoints.mkdir(parents=True, exist_ok=True)
     envs = make_vec_env(lambda: CentipedeEnv(n), num_envs)
-    ppo.train(policy, envs, cfg, seed=seed, callback=callback, desc=run_id, checkpoint=checkpoints / f"{run_id}.pt",
-              checkpoint_every=5)
+    ppo.train(policy, envs, cfg, seed=seed, callback=callback, desc=run_id, checkpoint=ckpt, checkpoint_every=5)
     envs.close()
     if seed == 0:  # weights for the transfer matrix: one seed per (model, size) keeps them small
         weights.mkdir(parents=True, exist_ok=True)
