@@ -33,7 +33,7 @@ import torch
 
 from . import ResultsFile, results_path, run_metadata, seed_everything
 
-__all__ = ["MODELS", "ppo_config", "make_policy", "run", "main"]
+__all__ = ["MODELS", "ppo_config", "make_policy", "evaluate", "run", "main"]
 
 MODELS = ("mlp", "nervenet", "snowflake")
 
