@@ -5,7 +5,6 @@ PPO smoke test."""
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from gymnasium import spaces
 from torch import nn
 
 from gnnrl_lite.envs.centipede import NODE_TYPES, actuator_names, joint_names, morphology_graph, node_types, observation_index, tree_edges
+from gnnrl_lite.envs.rooms import bfs_distances
 from gnnrl_lite.nervenet import (
     FREEZABLE_PARTS,
     SNOWFLAKE_PARTS,
@@ -229,21 +229,6 @@ def test_mirroring_all_legs_with_swapped_hip_embeddings_mirrors_the_means():
     torch.testing.assert_close(mu_mirror, mu[:, perm], msg="the mirror image must give mirrored means")
 
 
-def _hops(n: int, source: int) -> np.ndarray:
-    adj = {v: [] for v in range(3 * n - 1)}
-    for u, v in tree_edges(n):
-        adj[u].append(v), adj[v].append(u)
-    dist, queue = np.full(3 * n - 1, -1), deque([source])
-    dist[source] = 0
-    while queue:
-        u = queue.popleft()
-        for v in adj[u]:
-            if dist[v] < 0:
-                dist[v] = dist[u] + 1
-                queue.append(v)
-    return dist
-
-
 @pytest.mark.parametrize("steps", [2, 4])
 def test_receptive_field_is_T_hops(steps):
     """Changing one joint's angle changes exactly the action means of joints at most T hops away on the tree."""
@@ -254,7 +239,7 @@ def test_receptive_field_is_T_hops(steps):
     obs2 = obs.clone()
     obs2[0, 5 + moved] += 1.0
     changed = (pi.action_mean(obs) - pi.action_mean(obs2)).abs()[0] > 1e-7  # (3n - 2,) actuator order
-    hops = _hops(n, moved + 1)
+    hops = bfs_distances(3 * n - 1, tree_edges(n), moved + 1)  # hop distances on the morphology tree
     node_of = {name: j + 1 for j, name in enumerate(joint_names(n))}
     near = np.array([hops[node_of[name]] <= steps for name in actuator_names(n)])
     assert not bool(changed[torch.as_tensor(~near)].any()), "joints more than T hops away must not react"
