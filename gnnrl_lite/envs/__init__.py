@@ -16,6 +16,9 @@
   morphology graph (:func:`~gnnrl_lite.envs.centipede.morphology_graph`); ids
   ``gnnrl_lite/Centipede-{n}-v0``. Only building the env needs the optional ``mujoco``, which is
   imported then, not when this package is imported.
+- :class:`gnnrl_lite.envs.prey.PreyGridEnv`: catch a prey on a torus seen from the agent, an MDP
+  with the C4 rotation symmetry (:func:`~gnnrl_lite.envs.prey.rotate_view`,
+  :func:`~gnnrl_lite.envs.prey.rotate_action`; the symmetry chapter); id ``gnnrl_lite/PreyGrid-v0``.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import gymnasium as gym
 
 from .centipede import CentipedeEnv, make_centipede  # imports mujoco only when an env is built
 from .graph_problems import PublicGoodsEnv, VertexCoverEnv
+from .prey import PreyGridEnv
 from .reach import ReachEnv
 from .rooms import RoomsEnv
 from .spanning_tree import SpanningTreeEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "make_centipede", "CentipedeEnv", "PickMaxNodeEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
+__all__ = ["make_vec_env", "make_centipede", "CentipedeEnv", "PickMaxNodeEnv", "PreyGridEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
