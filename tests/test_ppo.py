@@ -285,6 +285,17 @@ def test_evaluator_without_target_never_stops(monkeypatch):
     assert len(ev.records) == 4 and ev.records[0]["std_return"] == 0.0, "every evaluation must be recorded"
 
 
+def test_evaluator_with_an_env_factory_runs_the_same_episodes_batched():
+    """Evaluator(make_env, ...) plays the episodes side by side and records the returns that evaluate() gets one by one."""
+    policy = _cartpole_policy()
+    one = Evaluator(gym.make("CartPole-v1"), policy, every=1, episodes=4, seed=7)
+    batched = Evaluator(lambda: gym.make("CartPole-v1"), policy, every=1, episodes=4, seed=7)
+    for i in (1, 2):
+        one({"iteration": i, "global_step": i}), batched({"iteration": i, "global_step": i})
+    assert one.records == batched.records, "the batched evaluation must reproduce evaluate()'s episodes and returns"
+    assert policy.training, "the policy's training mode must be restored"
+
+
 def test_evaluator_rejects_bad_every_and_patience():
     """Evaluator raises ValueError for every < 1 or patience < 1."""
     with pytest.raises(ValueError, match="every and patience must be at least 1; got 0 and 2"):

@@ -106,6 +106,7 @@ from tqdm.std import tqdm
 import dgl
 
 from ..graphs import collate_obs
+from ..rollouts import run_episodes
 
 __all__ = ["PPOConfig", "PPOResult", "compute_gae", "check_vec_env", "train", "evaluate", "Evaluator"]
 
@@ -596,8 +597,11 @@ class Evaluator:
 
     Parameters
     ----------
-    env : gymnasium.Env
-        A single evaluation env (not the training envs).
+    env : gymnasium.Env or callable
+        A single evaluation env (not the training envs), played one episode at a time by
+        :func:`evaluate`; or a zero-argument callable that makes one, and then the episodes of an
+        evaluation run side by side through :func:`gnnrl_lite.rollouts.run_episodes` (one batched
+        forward per step: the same episodes and returns, much faster for long episodes).
     policy : torch.nn.Module
         The policy being trained.
     every : int
@@ -624,7 +628,14 @@ class Evaluator:
     def __call__(self, log: dict) -> bool:
         if log["iteration"] % self.every:
             return False
-        returns = evaluate(self.policy, self.env, self.episodes, seed=self.seed + len(self.records) * self.episodes)
+        seed = self.seed + len(self.records) * self.episodes
+        if isinstance(self.env, gym.Env) or not callable(self.env):
+            returns = evaluate(self.policy, self.env, self.episodes, seed=seed)
+        else:
+            was_training = self.policy.training
+            self.policy.eval()
+            returns = np.array([e["return"] for e in run_episodes(self.policy, self.env, self.episodes, num_envs=self.episodes, seed=seed)])
+            self.policy.train(was_training)
         row = {"global_step": log["global_step"], "mean_return": float(returns.mean()), "std_return": float(returns.std())}
         self.records.append(row)
         if self.on_record is not None:
