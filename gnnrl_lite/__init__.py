@@ -10,6 +10,10 @@ Modules, one idea each, with dependencies flowing one way
 - :mod:`gnnrl_lite.distributions`: masked categorical distributions over variable action sets.
 - :mod:`gnnrl_lite.policies`: actor-critic modules (MLP, GNN feature extractor, node and neighbour scoring, random).
 - :mod:`gnnrl_lite.heads`: heads that choose a node (per-node Q-values, the proto-action) or an edge (edge scores, the line graph).
+- :mod:`gnnrl_lite.nervenet`: NerveNet on a robot's morphology graph, and Snowflake's parameter freezing.
+- :mod:`gnnrl_lite.symmetry`: finite groups as matrices, their actions on vectors and grids, symmetry checks.
+- :mod:`gnnrl_lite.symmetrizer`: equivariant linear layers and policies built with the Symmetrizer.
+- :mod:`gnnrl_lite.egnn`: E(n)-equivariant graph layers (EGNN, E2GN2) and the coordinate-input GNN baseline.
 - :mod:`gnnrl_lite.combinatorial`: random graphs, exact (milp) and heuristic vertex covers and independent sets.
 - :mod:`gnnrl_lite.algos.ppo`: PPO with GAE for vectorised Gymnasium environments.
 - :mod:`gnnrl_lite.algos.dqn`: DQN with replay, n-step returns and action masks.

@@ -19,6 +19,11 @@
 - :class:`gnnrl_lite.envs.prey.PreyGridEnv`: catch a prey on a torus seen from the agent, an MDP
   with the C4 rotation symmetry (:func:`~gnnrl_lite.envs.prey.rotate_view`,
   :func:`~gnnrl_lite.envs.prey.rotate_action`; the symmetry chapter); id ``gnnrl_lite/PreyGrid-v0``.
+- :class:`gnnrl_lite.envs.spread.SpreadVecEnv`: MPE's simple spread (``mpe2.simple_spread_v3``),
+  ``num_envs`` copies stepped together in NumPy with mpe2's exact dynamics, observations and
+  rewards, and the agents' and landmarks' positions for graph policies (E2GN2). A multi-agent
+  vector env of its own, not a Gymnasium env: ``reset(seed) -> obs``, ``step(actions)`` with
+  same-step autoreset.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from .graph_problems import PublicGoodsEnv, VertexCoverEnv
 from .prey import PreyGridEnv
 from .reach import ReachEnv
 from .rooms import RoomsEnv
+from .spread import SpreadVecEnv
 from .spanning_tree import SpanningTreeEnv
 from .toy import PickMaxNodeEnv
 
-__all__ = ["make_vec_env", "make_centipede", "CentipedeEnv", "PickMaxNodeEnv", "PreyGridEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "VertexCoverEnv"]
+__all__ = ["make_vec_env", "make_centipede", "CentipedeEnv", "PickMaxNodeEnv", "PreyGridEnv", "PublicGoodsEnv", "ReachEnv", "RoomsEnv", "SpanningTreeEnv", "SpreadVecEnv", "VertexCoverEnv"]
 
 
 def make_vec_env(env_fn: Callable[[], gym.Env] | str, num_envs: int, **kwargs) -> gym.vector.SyncVectorEnv:
