@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
-from torch.distributions import Categorical, Independent, Normal
+from torch.distributions import Categorical, Independent, Normal, Uniform
 
 import dgl
 
@@ -319,19 +319,31 @@ class RandomPolicy(nn.Module):
     are given by the observation's mask column (``collate`` with ``node_mask=True``), e.g. a random
     walk over the neighbours in :class:`gnnrl_lite.envs.RoomsEnv`; with ``over="edges"`` actions are
     edges and the mask is the last edge feature column (e.g. :class:`gnnrl_lite.envs.SpanningTreeEnv`).
-    The value is always 0. ``mode`` of a uniform distribution is its first valid action, so evaluate
-    it with sampling.
+    With a bounded ``gymnasium.spaces.Box`` instead of ``num_actions``, actions are continuous and
+    uniform over the box, :math:`a \sim \mathcal{U}[\text{low}, \text{high}]` (e.g. a random
+    controller for :class:`gnnrl_lite.envs.CentipedeEnv`), for observations ``(B, ...)``.
+    The value is always 0. ``mode`` of a uniform distribution is its first valid action (and
+    undefined on a box), so evaluate it with sampling.
     """
 
-    def __init__(self, num_actions: int | None = None, over: str = "nodes"):
+    def __init__(self, num_actions: int | spaces.Box | None = None, over: str = "nodes"):
         super().__init__()
-        if num_actions is not None and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer)) or num_actions < 1):
-            raise ValueError(f"num_actions must be a positive integer or None; got {num_actions!r}")
+        self.box = num_actions if isinstance(num_actions, spaces.Box) else None
+        if self.box is not None:
+            if not (np.isfinite(self.box.low).all() and np.isfinite(self.box.high).all() and (self.box.low < self.box.high).all()):
+                raise ValueError(f"a Box action space must be bounded with low < high; got {self.box}")
+            self.register_buffer("low", torch.as_tensor(self.box.low, dtype=torch.float32))
+            self.register_buffer("high", torch.as_tensor(self.box.high, dtype=torch.float32))
+        elif num_actions is not None and (isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer)) or num_actions < 1):
+            raise ValueError(f"num_actions must be a positive integer, a bounded Box or None; got {num_actions!r}")
         self.num_actions, self.over = num_actions, check_choice(over, ("nodes", "edges"), "over")
         if num_actions is None:
             self.collate = functools.partial(collate_obs, node_mask=over == "nodes", edge_mask=over == "edges")
 
     def forward(self, obs):
+        if self.box is not None:
+            low = self.low.expand(len(obs), *self.low.shape)  # (B, *shape)
+            return Independent(Uniform(low, self.high.expand_as(low)), self.low.ndim), torch.zeros(len(obs))
         if self.num_actions is None:
             data = (obs.ndata if self.over == "nodes" else obs.edata) if isinstance(obs, dgl.DGLGraph) else {}
             if not isinstance(obs, dgl.DGLGraph) or "mask" not in data:

@@ -286,6 +286,22 @@ def test_random_policy_over_edges_is_uniform_over_the_valid_edges():
         pol(torch.zeros(2, 3))
 
 
+def test_random_policy_over_a_box_is_uniform_within_its_bounds():
+    from gymnasium import spaces
+
+    from gnnrl_lite.policies import RandomPolicy
+
+    box = spaces.Box(np.array([-1.0, 0.0, 2.0], np.float32), np.array([1.0, 0.5, 3.0], np.float32))
+    dist, value = RandomPolicy(box)(torch.zeros(5, 7))
+    a = dist.sample((400,))  # (400, 5, 3)
+    assert a.shape == (400, 5, 3) and value.tolist() == [0.0] * 5
+    assert (a >= torch.as_tensor(box.low, dtype=torch.float32)).all() and (a <= torch.as_tensor(box.high, dtype=torch.float32)).all()
+    np.testing.assert_allclose(a.mean((0, 1)).numpy(), (box.low + box.high) / 2, atol=0.05)
+    torch.testing.assert_close(dist.log_prob(a[0]), torch.full((5,), -float(np.log((box.high - box.low).prod()))))
+    with pytest.raises(ValueError, match="bounded"):
+        RandomPolicy(spaces.Box(-np.inf, np.inf, (2,)))
+
+
 @pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
 def test_graph_policies_take_an_aggregation(aggregation, rng):
     """GraphActorCritic and NeighbourActorCritic pass the aggregation to their encoders; unknown ones raise."""
