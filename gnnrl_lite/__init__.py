@@ -14,6 +14,7 @@ Modules, one idea each, with dependencies flowing one way
 - :mod:`gnnrl_lite.symmetry`: finite groups as matrices, their actions on vectors and grids, symmetry checks.
 - :mod:`gnnrl_lite.symmetrizer`: equivariant linear layers and policies built with the Symmetrizer.
 - :mod:`gnnrl_lite.egnn`: E(n)-equivariant graph layers (EGNN, E2GN2) and the coordinate-input GNN baseline.
+- :mod:`gnnrl_lite.marl`: simple spread's agents as a vector env of agent streams (independent PPO with parameter sharing) and E2GN2 team policies.
 - :mod:`gnnrl_lite.combinatorial`: random graphs, exact (milp) and heuristic vertex covers and independent sets.
 - :mod:`gnnrl_lite.algos.ppo`: PPO with GAE for vectorised Gymnasium environments.
 - :mod:`gnnrl_lite.algos.dqn`: DQN with replay, n-step returns and action masks.
