@@ -115,6 +115,8 @@ class EquivariantLinear(nn.Module):
         Scale of the coefficients' :math:`\mathcal N(0, 1)` initialisation; ``None``: "he",
         :math:`\sqrt{2 / (r\, C_{in}\, p_{in})}`.
 
+    Notes
+    -----
     Shapes: ``(B, C_in * p_in)`` -> ``(B, C_out * p_out)``.
 
     In eval mode under ``torch.no_grad()`` the full :math:`W` is cached and rebuilt only when a
@@ -210,6 +212,8 @@ class EquivariantActorCritic(nn.Module):
     activation : str
         Elementwise hidden activation (any: the hidden representation is a permutation).
 
+    Notes
+    -----
     Shapes: ``forward(obs)`` takes ``(B, d)`` (or ``(B, ...)`` of ``d`` numbers) and returns a
     ``Categorical`` over ``A`` actions and values ``(B,)``, like
     :class:`~gnnrl_lite.policies.MLPActorCritic`.
