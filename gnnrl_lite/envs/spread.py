@@ -175,6 +175,18 @@ REGIONS = ("all", "left", "right")
 """Values of ``region``: x of every starting position in ``[-1, 1]``, ``[-1, 0]`` or ``[0, 1]``."""
 
 
+def _float_array(x, width: int, name: str) -> np.ndarray:
+    """``x`` as a float array ``(..., width)`` (float inputs keep their dtype, others become float64); ValueError on a wrong last axis or NaN."""
+    x = np.asarray(x)
+    if x.ndim < 1 or x.shape[-1] != width:
+        raise ValueError(f"{name} must have shape (..., {width}); got shape {x.shape}")
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if np.isnan(x).any():
+        raise ValueError(f"{name} contains NaN")
+    return x
+
+
 def movement_to_action(move) -> np.ndarray:
     """mpe2's 5-dim continuous action for a 2-D movement ``move`` of shape ``(..., 2)``.
 
@@ -182,13 +194,7 @@ def movement_to_action(move) -> np.ndarray:
     ``SENSITIVITY * clip(move, -1, 1)``. Float inputs keep their dtype (others become float64).
     Raises ``ValueError`` if the last axis is not 2 or a value is NaN.
     """
-    move = np.asarray(move)
-    if move.ndim < 1 or move.shape[-1] != 2:
-        raise ValueError(f"move must have shape (..., 2); got shape {move.shape}")
-    if move.dtype.kind != "f":
-        move = move.astype(np.float64)
-    if np.isnan(move).any():
-        raise ValueError("move contains NaN")
+    move = _float_array(move, 2, "move")
     action = np.zeros(move.shape[:-1] + (5,), move.dtype)
     action[..., 1] = -move[..., 0]
     action[..., 2] = move[..., 0]
@@ -203,14 +209,7 @@ def action_to_movement(action) -> np.ndarray:
     The force is ``SENSITIVITY`` times it; the inverse of :func:`movement_to_action` on ``[-1, 1]^2``.
     Raises ``ValueError`` if the last axis is not 5 or a value is NaN.
     """
-    action = np.asarray(action)
-    if action.ndim < 1 or action.shape[-1] != 5:
-        raise ValueError(f"action must have shape (..., 5); got shape {action.shape}")
-    if action.dtype.kind != "f":
-        action = action.astype(np.float64)
-    if np.isnan(action).any():
-        raise ValueError("action contains NaN")
-    a = np.clip(action, 0.0, 1.0)
+    a = np.clip(_float_array(action, 5, "action"), 0.0, 1.0)
     return np.stack([a[..., 2] - a[..., 1], a[..., 4] - a[..., 3]], axis=-1)
 
 
