@@ -51,6 +51,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .checks import check_positive_int
+
 __all__ = ["cyclic_group", "dihedral_group", "sign_group", "cayley_table", "check_group_axioms", "is_representation",
            "regular_representation", "grid_representation", "permutation_matrices", "equivariance_error", "mdp_symmetry_error"]
 
@@ -71,8 +73,7 @@ def cyclic_group(n: int) -> np.ndarray:
     >>> cyclic_group(4)[1].astype(int).tolist()
     [[0, -1], [1, 0]]
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
+    check_positive_int(n, "n")
     theta = 2 * np.pi * np.arange(n) / n
     c, s = np.round(np.cos(theta), 12), np.round(np.sin(theta), 12)  # exact 0 and +-1 for n = 2, 4
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], 1)
@@ -91,8 +92,7 @@ def dihedral_group(n: int) -> np.ndarray:
 
 def sign_group(dim: int) -> np.ndarray:
     r"""The two-element group :math:`\{I_d, -I_d\}` acting on :math:`\mathbb{R}^d` by negation (CartPole's mirror). ``(2, d, d)``."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive integer; got {dim!r}")
+    check_positive_int(dim, "dim")
     return np.stack([np.eye(dim), -np.eye(dim)])
 
 
@@ -193,8 +193,7 @@ def grid_representation(mats2d, size: int) -> np.ndarray:
     mats2d = _as_stack(mats2d, "mats2d")
     if mats2d.shape[1] != 2 or not np.allclose(mats2d, np.round(mats2d)):
         raise ValueError(f"mats2d must be integer 2x2 matrices (|G|, 2, 2), e.g. cyclic_group(4) or dihedral_group(4); got {mats2d.shape}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive integer; got {size!r}")
+    check_positive_int(size, "size")
     c = (size - 1) / 2
     rows, cols = np.divmod(np.arange(size * size), size)
     xy = np.stack([cols - c, c - rows])  # (2, size^2)
