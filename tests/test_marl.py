@@ -284,3 +284,15 @@ def test_docstring_examples():
     """The module's docstring examples run."""
     result = doctest.testmod(marl, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed"
+
+
+@pytest.mark.parametrize("kind", ["gnn", "egnn", "e2gn2"])
+def test_mean_movement_is_forwards_mean_without_the_critic(kind):
+    env = SpreadAgents(3)
+    obs = torch.as_tensor(env.reset(seed=1)[0])
+    policy = GraphTeamActorCritic(kind, layers=1)
+    with torch.no_grad():
+        dist, _ = policy(obs)
+        assert torch.equal(policy.mean_movement(obs), dist.mean)
+    with pytest.raises(ValueError, match="scene observations"):
+        policy.mean_movement(obs[:, :10])

@@ -22,7 +22,8 @@ stream of :class:`~gnnrl_lite.marl.SpreadAgents`); RLlib's team return is :math:
 The command line runs :func:`run` for every (kind, seed) through
 :meth:`~gnnrl_lite.experiments.ResultsFile.fetch_or_run`, appending to ``results/ch07_spread.csv``
 with the command, seed, versions and date; finished runs are skipped, so it resumes, and two
-processes with different ``--kinds`` can share the file (one per core). The chapter reads the same
+processes with different ``--kinds`` can share the file (one per core; start the second once the first has
+written its header row). The chapter reads the same
 file in full mode.
 """
 
