@@ -32,7 +32,7 @@ from torch.distributions import Categorical, Independent, Normal, Uniform
 
 import dgl
 
-from .checks import check_choice, check_finite
+from .checks import check_choice, check_finite, check_positive_int
 from .distributions import MaskedCategorical
 from .graphs import collate_obs, graph_ids
 from .nn import AGGREGATIONS, MLP, GatedMPNN, GraphPredictor, RunningNorm, readout
@@ -97,7 +97,10 @@ class MLPActorCritic(nn.Module):
     def __init__(self, obs_dim: int, action_space: spaces.Space, hidden: Sequence[int] = (64, 64), activation: str = "tanh",
                  normalize_obs: bool = False):
         super().__init__()
-        self.obs_dim = obs_dim
+        if isinstance(obs_dim, spaces.Space):
+            raise TypeError(f"obs_dim must be the size of the flat observation (an int), not a space; "
+                            f"for {obs_dim} pass {obs_dim.shape[0] if getattr(obs_dim, 'shape', None) else 'its flattened size'}")
+        self.obs_dim = check_positive_int(obs_dim, "obs_dim")
         self.normalize_obs = bool(normalize_obs)
         if isinstance(action_space, spaces.Discrete):
             self.continuous, out = False, int(action_space.n)

@@ -59,6 +59,16 @@ def test_mlp_actor_critic_rejects_unsupported_action_space():
         MLPActorCritic(3, spaces.Box(-1, 1, shape=(2, 2)))
 
 
+def test_mlp_actor_critic_rejects_a_space_or_a_bad_size_as_obs_dim():
+    """obs_dim is the flat observation's size: a space, a float or 0 raise a clear error."""
+    with pytest.raises(TypeError, match="not a space; for Box.* pass 18"):
+        MLPActorCritic(spaces.Box(-1, 1, shape=(18,)), spaces.Discrete(2))
+    with pytest.raises(TypeError, match="obs_dim must be a positive integer"):
+        MLPActorCritic(4.0, spaces.Discrete(2))
+    with pytest.raises(ValueError, match="obs_dim must be a positive integer"):
+        MLPActorCritic(0, spaces.Discrete(2))
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_mlp_actor_critic_rejects_non_finite_observations(bad):
     """MLPActorCritic.forward raises ValueError naming 'observation' and the index of a NaN/inf entry."""
