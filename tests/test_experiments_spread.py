@@ -67,6 +67,17 @@ def test_team_return_of_standing_still_matches_the_reward_by_hand():
         exp.team_return(None, starts, 4)
 
 
+def test_greedy_rollout_returns_streams_and_paths():
+    starts = exp.test_starts(4, region="all", seed=0)
+    returns, paths = exp.greedy_rollout(None, starts, 3)
+    assert returns.shape == (12,) and paths.shape == (25, 4, 6, 2)
+    assert np.array_equal(paths[0], starts) and np.array_equal(paths[-1], starts), "standing still, nobody moves"
+    torch.manual_seed(0)
+    _, moved = exp.greedy_rollout(exp.make_policy("egnn"), starts, 3)
+    assert np.array_equal(moved[0], starts) and not np.allclose(moved[-1, :, :3], starts[:, :3]), "EGNN agents move"
+    assert np.array_equal(moved[:, :, 3:], np.broadcast_to(starts[:, 3:], moved[:, :, 3:].shape)), "landmarks stay"
+
+
 def test_team_return_of_an_equivariant_policy_is_mirror_invariant():
     torch.manual_seed(0)
     policy, starts = exp.make_policy("e2gn2"), exp.test_starts(8, seed=1)

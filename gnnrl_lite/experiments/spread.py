@@ -40,7 +40,7 @@ import torch
 from . import ResultsFile, results_path, seed_everything
 
 __all__ = ["KINDS", "EVAL_EPISODES", "TEAM_SIZES", "CURVE_EVERY", "ppo_config", "make_policy", "with_team_size",
-           "test_starts", "mirror_x", "team_return", "run", "main"]
+           "test_starts", "mirror_x", "greedy_rollout", "team_return", "run", "main"]
 
 KINDS = ("mlp", "gnn", "egnn", "e2gn2")
 """Policy kinds: an MLP on mpe2's own observation, and :class:`~gnnrl_lite.marl.GraphTeamActorCritic`'s three."""
@@ -128,11 +128,13 @@ def mirror_x(positions: np.ndarray) -> np.ndarray:
     return positions * np.array([-1.0, 1.0])
 
 
-def team_return(policy, positions: np.ndarray, num_agents: int, obs: str = "scene") -> float:
-    """Mean return per agent of the greedy policy (its mean movement) over one episode from each start in ``positions``.
+def greedy_rollout(policy, positions: np.ndarray, num_agents: int, obs: str = "scene") -> tuple[np.ndarray, np.ndarray]:
+    """One greedy episode (the policy's mean movement) from each start in ``positions``, all side by side.
 
-    ``policy=None`` stands still (zero movement): the baseline ``zero_ret``. ``positions`` is
-    ``(E, 2 N, 2)`` (:func:`test_starts`); all ``E`` episodes run side by side for the 25 steps.
+    ``policy=None`` stands still (zero movement). ``positions`` is ``(E, 2 N, 2)``
+    (:func:`test_starts`). Returns each stream's return ``(E N,)`` (stream ``e N + i`` is agent
+    ``i`` of episode ``e``) and the positions before every step, ``(T, E, 2 N, 2)`` with ``T``
+    the episode length (25): the start, then after each of the first ``T - 1`` steps.
     """
     from ..marl import SpreadAgents
 
@@ -141,8 +143,9 @@ def team_return(policy, positions: np.ndarray, num_agents: int, obs: str = "scen
         raise ValueError(f"positions must have shape (E, {2 * num_agents}, 2) for {num_agents} agents; got {positions.shape}")
     env = SpreadAgents(positions.shape[0], num_agents, obs=obs)
     o, _ = env.reset(options={"positions": positions})
-    total = np.zeros(env.num_envs)
+    total, paths = np.zeros(env.num_envs), []
     for _ in range(env.spread.max_cycles):
+        paths.append(env.spread.positions())
         if policy is None:
             action = np.zeros((env.num_envs, 2), np.float32)
         else:
@@ -152,7 +155,12 @@ def team_return(policy, positions: np.ndarray, num_agents: int, obs: str = "scen
         o, r, _, truncated, _ = env.step(action)
         total += r
     assert truncated.all(), "one test episode is max_cycles steps"
-    return float(total.mean())
+    return total, np.stack(paths)
+
+
+def team_return(policy, positions: np.ndarray, num_agents: int, obs: str = "scene") -> float:
+    """Mean return per agent of :func:`greedy_rollout` (``policy=None``: standing still, the baseline ``zero_ret``)."""
+    return float(greedy_rollout(policy, positions, num_agents, obs)[0].mean())
 
 
 def _tests(kind: str) -> list[tuple[str, int, np.ndarray]]:
