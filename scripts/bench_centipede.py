@@ -1,6 +1,6 @@
 """Throughput of Centipede-n in environment steps per second: raw MuJoCo, the Gymnasium env, PPO end to end.
 
-    python scripts/bench_centipede.py [--n 6] [--seconds 20] [--ppo-steps 8192] [--out results/ch05_throughput.csv]
+    python scripts/bench_centipede.py [--n 6] [--seconds 20] [--ppo-steps 8192] [--threads 1] [--out results/ch05_throughput.csv]
 
 Three numbers, measured one after the other in this process:
 
@@ -8,12 +8,14 @@ Three numbers, measured one after the other in this process:
    controls, no Python environment around it (plus ``mj_rnePostConstraint``, which the env needs
    for real contact forces);
 2. **Gymnasium env**: ``CentipedeEnv.step`` with random actions, resets included;
-3. **PPO end to end**: :func:`gnnrl_lite.algos.ppo.train` with the NerveNet policy
-   (:class:`gnnrl_lite.nervenet.NerveNetActorCritic`) and Snowflake's PPO settings (2048 steps per
-   batch, minibatches of 256, 10 epochs), rollouts and updates together.
+3. **PPO end to end**: :func:`gnnrl_lite.algos.ppo.train` with the NerveNet policy and PPO settings
+   of the full-mode runs (:func:`gnnrl_lite.experiments.centipede.make_policy` and
+   :func:`~gnnrl_lite.experiments.centipede.ppo_config`: 2048 steps per batch, minibatches of 256,
+   10 epochs, observation normalisation), rollouts and updates together.
 
 It prints the ratios to the raw rate and appends one CSV row per measurement (with the command,
-versions, commit and date) to ``--out``. One torch thread unless ``--threads`` says otherwise.
+versions, commit and date) to ``--out``. One thread for torch and DGL unless ``--threads`` says otherwise
+(the simulator is always on one thread: MuJoCo steps serially).
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+def _threads_requested(argv) -> str:
+    """The ``--threads`` value, read before torch and DGL start their OpenMP pools (default 1)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", default="1")
+    return early.parse_known_args(argv)[0].threads
+
+
+os.environ["OMP_NUM_THREADS"] = _threads_requested(sys.argv[1:])  # --threads governs DGL's OpenMP kernels too
 os.environ.setdefault("DGLBACKEND", "pytorch")
 
 import numpy as np  # noqa: E402
@@ -37,7 +47,7 @@ from gnnrl_lite.algos import ppo  # noqa: E402
 from gnnrl_lite.envs import make_vec_env  # noqa: E402
 from gnnrl_lite.envs.centipede import CentipedeEnv  # noqa: E402
 from gnnrl_lite.experiments import ResultsFile, run_metadata, seed_everything  # noqa: E402
-from gnnrl_lite.nervenet import NerveNetActorCritic  # noqa: E402
+from gnnrl_lite.experiments.centipede import make_policy, ppo_config  # noqa: E402
 
 
 def raw_rate(n: int, seconds: float, rng: np.random.Generator) -> float:
@@ -75,11 +85,10 @@ def env_rate(n: int, seconds: float) -> float:
 
 
 def ppo_rate(n: int, steps: int, num_envs: int) -> float:
-    """End-to-end PPO (rollouts and updates) with NerveNet and Snowflake's batch settings."""
+    """End-to-end PPO (rollouts and updates) with the NerveNet policy and PPO settings of the full-mode runs."""
     seed_everything(0)
-    policy = NerveNetActorCritic(n)
-    cfg = ppo.PPOConfig(total_timesteps=steps, num_envs=num_envs, num_steps=2048 // num_envs, num_minibatches=8,
-                        update_epochs=10, clip_coef=0.1, learning_rate=3e-4, max_grad_norm=5.0)
+    policy = make_policy("nervenet", n)  # with observation normalisation, as trained in Chapter 5
+    cfg = ppo_config(steps, num_envs)
     envs = make_vec_env(lambda: CentipedeEnv(n), num_envs)
     start = time.perf_counter()
     result = ppo.train(policy, envs, cfg, seed=0, desc=f"PPO NerveNet Centipede-{n}")

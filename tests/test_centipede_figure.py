@@ -49,5 +49,7 @@ def test_render_returns_a_frame_or_none_without_opengl(monkeypatch):
 
     import mujoco
 
+    with pytest.raises(ValueError, match="settle_steps"):
+        cf.render(4, settle_steps=-1)
     monkeypatch.setattr(mujoco, "Renderer", NoGL)
     assert cf.render(4) is None

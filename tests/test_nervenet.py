@@ -229,6 +229,30 @@ def test_mirroring_all_legs_with_swapped_hip_embeddings_mirrors_the_means():
     torch.testing.assert_close(mu_mirror, mu[:, perm], msg="the mirror image must give mirrored means")
 
 
+def test_one_propagation_step_is_the_mean_of_the_senders_messages():
+    """h^1_v = GRU_kind(v)(mean over u in N(v) of M(h^0_u), h^0_v), against a dense hand computation on the tree."""
+    n = 6
+    pi = NerveNetActorCritic(n, steps=1)
+    _, root, joints, _ = pi._split(_obs(n, 2))
+    N, H = 3 * n - 1, pi.gnn.hidden
+    pi.gnn.steps = 0
+    h0 = pi.gnn(root, joints, n)  # (B, N, H)
+    pi.gnn.steps = 1
+    h1 = pi.gnn(root, joints, n)
+    adjacency = torch.zeros(N, N)  # adjacency[v, u] = 1 if u sends to v; the tree in both directions
+    edges = torch.as_tensor(tree_edges(n))
+    adjacency[edges[:, 1], edges[:, 0]] = adjacency[edges[:, 0], edges[:, 1]] = 1.0
+    degree = adjacency.sum(1, keepdim=True)  # (N, 1)
+    assert {1.0, 3.0} <= set(degree.squeeze(1).tolist()), "the test needs nodes of different degree (a mean differs from a sum)"
+    m_bar = adjacency @ pi.gnn.message(h0) / degree  # mean over senders of M(h^0_u): (B, N, H)
+    expected = torch.cat([pi.gnn.update["root"](m_bar[:, :1], h0[:, :1]), pi.gnn.update["joint"](m_bar[:, 1:], h0[:, 1:])], dim=1)
+    torch.testing.assert_close(h1, expected)
+    summed = adjacency @ pi.gnn.message(h0)
+    as_sum = torch.cat([pi.gnn.update["root"](summed[:, :1], h0[:, :1]), pi.gnn.update["joint"](summed[:, 1:], h0[:, 1:])], dim=1)
+    assert not torch.allclose(h1, as_sum, atol=1e-4), "a sum over senders must give a different state"
+    assert h1.shape == (2, N, H)
+
+
 @pytest.mark.parametrize("steps", [2, 4])
 def test_receptive_field_is_T_hops(steps):
     """Changing one joint's angle changes exactly the action means of joints at most T hops away on the tree."""

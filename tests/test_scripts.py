@@ -1,4 +1,4 @@
-"""Smoke tests for the committed scripts: scripts/execute.py and scripts/run_full.py."""
+"""Smoke tests for the committed scripts: scripts/execute.py, scripts/run_full.py and scripts/bench_centipede.py."""
 
 from __future__ import annotations
 
@@ -59,3 +59,22 @@ def test_run_full_rejects_a_non_notebook(tmp_path):
     """scripts/run_full.py refuses a path that is not a notebook."""
     with pytest.raises(SystemExit):
         run_full.main([str(tmp_path / "missing.txt")])
+
+
+def test_bench_centipede_measures_three_rates_and_records_them(tmp_path):
+    """scripts/bench_centipede.py prints the three rates with their share of the raw rate and appends one row each."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    pytest.importorskip("mujoco")
+    out = tmp_path / "throughput.csv"
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_centipede.py"), "--n", "4", "--seconds", "0.2",
+                          "--ppo-steps", "256", "--num-envs", "2", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("of raw") == 3 and "100.0% of raw" in run.stdout
+    rows = pd.read_csv(out)
+    assert list(rows["measure"]) == ["raw simulator", "Gymnasium env", "PPO end to end (NerveNet)"]
+    assert (rows["steps_per_s"] > 0).all() and list(rows["final"]) == [0, 0, 1] and (rows["threads"] == 1).all()
+    assert rows["command"].str.startswith("python scripts/bench_centipede.py").all()

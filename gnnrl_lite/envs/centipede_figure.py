@@ -6,7 +6,8 @@ r"""Pictures of Centipede-n: a rendered frame where OpenGL is available, and its
 - :func:`draw_morphology` draws the graph from above (the x-y plane): tree edges as lines, nodes
   coloured by type (:data:`~gnnrl_lite.envs.centipede.NODE_TYPES`), the root larger. It needs only
   matplotlib and MuJoCo (no OpenGL), so it always works; this is the figure's fallback.
-- :func:`render` returns an RGB frame from MuJoCo's offscreen renderer, or ``None`` when no OpenGL
+- :func:`render` returns an RGB frame from MuJoCo's offscreen renderer (the body standing, a few
+  zero-control steps after a reset), or ``None`` when no OpenGL
   backend can be created (a CPU machine without OSMesa or EGL). Set ``MUJOCO_GL=osmesa`` (with
   ``PYOPENGL_PLATFORM=osmesa``) or ``MUJOCO_GL=egl`` before MuJoCo is first imported to choose one.
 """
@@ -69,12 +70,21 @@ def draw_morphology(ax, n: int, positions: np.ndarray | None = None, *, legend: 
     return ax
 
 
-def render(n: int, width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray | None:
-    """An RGB frame ``(height, width, 3)`` of Centipede-``n`` after a reset, or ``None`` if no OpenGL context can be made."""
+def render(n: int, width: int = 320, height: int = 240, seed: int = 0, settle_steps: int = 30) -> np.ndarray | None:
+    """An RGB frame ``(height, width, 3)`` of Centipede-``n``, or ``None`` if no OpenGL context can be made.
+
+    The frame is taken ``settle_steps`` zero-control steps after a reset: the reset pose has the
+    ankles at 0 degrees, outside their [30, 100] degree range, so the shins lie flat until the joint
+    limits and gravity have moved them (30 steps, 1.5 simulated seconds, leave the body standing).
+    """
     import mujoco
 
+    if isinstance(settle_steps, bool) or not isinstance(settle_steps, (int, np.integer)) or settle_steps < 0:
+        raise ValueError(f"settle_steps must be an integer >= 0 (zero-control steps before the frame); got {settle_steps!r}")
     env = CentipedeEnv(n)
     env.reset(seed=seed)
+    for _ in range(settle_steps):
+        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
     try:
         with warnings.catch_warnings():  # GLFW warns about a missing display before failing
             warnings.simplefilter("ignore")

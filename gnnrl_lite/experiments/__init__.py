@@ -121,6 +121,9 @@ def run_metadata(seed: int, command: str | None = None) -> dict:
 
     The command is ``command`` if given, else the ``GNNRL_COMMAND`` environment variable (set by
     ``scripts/run_full.py`` for notebooks run in full mode), else this process's command line.
+    The versions of the other packages (MuJoCo, Gymnasium, NumPy, ...) are those pinned in
+    ``requirements.txt`` at ``commit``; adding columns here would break appending to the result
+    files already written (:meth:`ResultsFile.append` requires the same columns).
     """
     from .. import __version__
     import dgl

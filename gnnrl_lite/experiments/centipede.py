@@ -39,7 +39,27 @@ MODELS = ("mlp", "nervenet", "snowflake")
 
 
 def ppo_config(total_timesteps: int, num_envs: int = 8):
-    """Snowflake's PPO settings (REFERENCE §1.5): 2048 steps per batch, minibatches of 256, 10 epochs, clip 0.1, lr 3e-4, grad clip 5."""
+    r"""Snowflake's PPO settings: 2048 steps per batch, minibatches of 256, 10 epochs, clip 0.1, lr 3e-4, grad clip 5.
+
+    Also as in Snowflake: :math:`\gamma = 0.99`, GAE :math:`\lambda = 0.95`, no entropy term,
+    normalised advantages, the learning rate decayed linearly to 0 (here over ``total_timesteps``;
+    the code's default run is 1e7 steps). :func:`gnnrl_lite.algos.ppo.train` differs from the
+    authors' PPO in ways that can matter when comparing numbers:
+
+    - one Adam optimiser (eps 1e-5) for actor and critic on ``policy loss + 0.5 value loss``, where
+      the papers step a separate value optimiser (loss coefficient 1) after each policy step, with
+      TF's default eps 1e-8 for the GNN policy;
+    - the gradient-norm clip at 5 is applied to actor and critic gradients together, so the critic's
+      gradient changes how much the actor's is scaled down (the papers clip the GNN policy's
+      gradient alone and do not clip the MLP policy's);
+    - rollouts are ``num_envs`` fixed-length segments (8 x 256 steps) rather than complete episodes,
+      and the value of the last observation is bootstrapped at time-limit truncations, where the
+      papers never bootstrap (:math:`\delta = r - V` at every episode's last step);
+    - advantages are normalised per minibatch, not per batch.
+
+    The KL per update and clip fraction of Chapter 5 are measured under these settings for all three
+    models alike.
+    """
     from ..algos import ppo
 
     return ppo.PPOConfig(total_timesteps=total_timesteps, num_envs=num_envs, num_steps=2048 // num_envs, num_minibatches=8,
