@@ -178,6 +178,15 @@ def test_claims_table_shape_and_columns():
     assert df.iloc[1, 0] == "PPO solves CartPole", "rows must keep their order"
 
 
+def test_claims_table_shows_long_cells_in_full():
+    """The HTML and text of a claims table keep every character of a long cell (pandas cuts at 50 by default)."""
+    claim = "Snowflake's updates are smaller than NerveNet's over every seed we ran, " * 2
+    df = claims_table([(claim, "source", "ours", "full")])
+    assert claim.strip() in df._repr_html_() and claim.strip() in repr(df)
+    assert "..." not in df._repr_html_()
+    assert isinstance(df.iloc[:1], type(df)), "slices keep the full display"
+
+
 def test_claims_table_rejects_row_not_four_long():
     """claims_table raises ValueError naming the row index and its length for a row that is not 4 long."""
     with pytest.raises(ValueError, match=r"claims_table row 1 has 3 entries; expected 4"):

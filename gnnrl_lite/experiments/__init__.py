@@ -256,13 +256,26 @@ def claims_table(rows: Iterable[Sequence]):
     """Build a chapter's closing table: claim | the source's number | ours (CI mode) | ours (full mode).
 
     Each row is a 4-sequence of strings (format numbers before passing them). Returns a
-    ``pandas.DataFrame``, which Jupyter and the book render as a table.
+    ``pandas.DataFrame``, which Jupyter and the book render as a table with every cell in full
+    (pandas would otherwise cut cells at 50 characters, ``display.max_colwidth``).
     """
     import pandas as pd
+
+    class _ClaimsTable(pd.DataFrame):
+        @property
+        def _constructor(self):
+            return _ClaimsTable
+
+        def _repr_html_(self):
+            with pd.option_context("display.max_colwidth", None):
+                return super()._repr_html_()
+
+        def __repr__(self):
+            with pd.option_context("display.max_colwidth", None):
+                return super().__repr__()
 
     rows = [tuple(r) for r in rows]
     for i, r in enumerate(rows):
         if len(r) != 4:
             raise ValueError(f"claims_table row {i} has {len(r)} entries; expected 4 (claim, source, ours CI, ours full)")
-    df = pd.DataFrame(rows, columns=["claim", "source", "ours (CI mode)", "ours (full mode)"])
-    return df
+    return _ClaimsTable(rows, columns=["claim", "source", "ours (CI mode)", "ours (full mode)"])
