@@ -83,3 +83,48 @@ def test_evaluate_is_greedy_and_repeatable():
     first, second = exp.evaluate(policy, 4, 2), exp.evaluate(policy, 4, 2)
     assert first == second and first[1] >= 1  # fixed seeds and greedy actions: the same episodes
     assert exp.evaluate(policy, 6, 1)[1] >= 1  # the NerveNet actor runs on another size
+
+
+def test_parse_weights_name_reads_model_legs_seed_and_rejects_others():
+    assert exp.parse_weights_name("results/ch05_weights/snowflake-n12-s0.pt") == ("snowflake", 12, 0)
+    for bad in ("snowflake-12-s0.pt", "gcn-n6-s0.pt", "mlp-n6.pt", "mlp-nsix-s0.pt"):
+        with pytest.raises(ValueError, match="<model>-n<legs>-s<seed>"):
+            exp.parse_weights_name(bad)
+
+
+def test_transfer_writes_one_row_per_policy_and_size_mlp_only_its_own_and_resumes(tmp_path):
+    weights, out = tmp_path / "w", ResultsFile(tmp_path / "t.csv")
+    weights.mkdir()
+    torch.manual_seed(0)
+    for model in ("mlp", "snowflake"):
+        torch.save(exp.make_policy(model, 4).state_dict(), weights / f"{model}-n4-s0.pt")
+    rows = exp.transfer(weights, [4, 6], 1, out=out, command="test", progress=False)
+    pairs = sorted(zip(rows["model"], rows["n_test"]))
+    assert pairs == [("mlp", 4), ("snowflake", 4), ("snowflake", 6)]  # no MLP row on 6 legs: it cannot take them
+    assert (rows["n"] == 4).all() and (rows["eval_length"] >= 1).all() and set(rows["command"]) == {"test"}
+    again = exp.transfer(weights, [4, 6, 8], 1, out=out, progress=False)  # only the new size is evaluated
+    assert len(out.read()) == 4 and len(again) == 4
+    assert again.loc[again["n_test"] == 4, "eval_return"].tolist() == rows.loc[rows["n_test"] == 4, "eval_return"].tolist()
+
+
+def test_transfer_rejects_bad_input(tmp_path):
+    out = ResultsFile(tmp_path / "t.csv")
+    with pytest.raises(FileNotFoundError, match="no weights"):
+        exp.transfer(tmp_path, [4], 1, out=out)
+    torch.save(exp.make_policy("nervenet", 4).state_dict(), tmp_path / "nervenet-n4-s0.pt")
+    with pytest.raises(ValueError, match="even"):
+        exp.transfer(tmp_path, [5], 1, out=out)
+    with pytest.raises(ValueError, match="at least one"):
+        exp.transfer(tmp_path, [], 1, out=out)
+    with pytest.raises(ValueError, match="episodes"):
+        exp.transfer(tmp_path, [4], 0, out=out)
+
+
+def test_main_transfer_evaluates_saved_weights_instead_of_training(tmp_path):
+    torch.save(exp.make_policy("snowflake", 4).state_dict(), tmp_path / "snowflake-n4-s0.pt")
+    out = tmp_path / "t.csv"
+    assert exp.main(["--transfer", "4,6", "--weights", str(tmp_path), "--transfer-out", str(out), "--eval-episodes", "1",
+                     "--out", str(tmp_path / "never.csv")]) == 0
+    rows = ResultsFile(out).read()
+    assert rows["n_test"].tolist() == [4, 6] and rows["command"].str.contains("--transfer 4,6").all()
+    assert not (tmp_path / "never.csv").exists()  # nothing trained

@@ -15,6 +15,11 @@ command again. A finished run saves its policy's weights (about 0.3 MB for Nerve
 ``--weights/<run>.pt`` for the zero-shot transfer matrix, loadable with
 ``torch.load(path, weights_only=True)``.
 
+    python -m gnnrl_lite.experiments.centipede --transfer 4,6,8,12,20
+
+evaluates every saved policy zero-shot on each listed size instead of training (the paper's
+Figure 7; :func:`transfer`), one row per (policy, size) in ``--transfer-out``, also resumable.
+
 Models: ``mlp`` (:class:`gnnrl_lite.policies.MLPActorCritic`, 64-64 tanh), ``nervenet``
 (:class:`gnnrl_lite.nervenet.NerveNetActorCritic`) and ``snowflake`` (the same with
 :func:`gnnrl_lite.nervenet.freeze` applied), all with running observation normalisation.
@@ -31,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import check_positive_int
 from . import ResultsFile, results_path, run_metadata, seed_everything
 
-__all__ = ["MODELS", "ppo_config", "make_policy", "evaluate", "run", "main"]
+__all__ = ["MODELS", "ppo_config", "make_policy", "evaluate", "run", "parse_weights_name", "transfer", "main"]
 
 MODELS = ("mlp", "nervenet", "snowflake")
 
@@ -149,6 +155,62 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
         torch.save(policy.state_dict(), weights / f"{run_id}.pt")
 
 
+def parse_weights_name(path: Path) -> tuple[str, int, int]:
+    """``(model, legs, seed)`` from a weights file named like ``snowflake-n6-s0.pt`` (as :func:`run` saves them)."""
+    parts = Path(path).stem.split("-")
+    if len(parts) != 3 or parts[0] not in MODELS or not parts[1][:1] == "n" or not parts[2][:1] == "s" \
+            or not parts[1][1:].isdigit() or not parts[2][1:].isdigit():
+        raise ValueError(f"weights files are named <model>-n<legs>-s<seed>.pt with model in {MODELS}; got {Path(path).name!r}")
+    return parts[0], int(parts[1][1:]), int(parts[2][1:])
+
+
+def transfer(weights: Path, sizes, episodes: int, *, out: ResultsFile, command: str | None = None, progress: bool = True):
+    """Zero-shot transfer (Snowflake's Figure 7): every policy saved in ``weights``, evaluated greedily on every size in ``sizes``.
+
+    For each weights file ``<model>-n<legs>-s<seed>.pt`` and each test size ``m`` it appends one
+    row to ``out``: ``model``, ``n`` (legs trained on), ``seed``, ``n_test`` (= ``m``) and the mean
+    greedy return and episode length of ``episodes`` episodes (:func:`evaluate`), with the command,
+    versions, commit and date. The MLP only takes its own size, so it gets a row for ``m = n``
+    alone. A (policy, size) pair already in ``out`` is not evaluated again, so an interrupted
+    call resumes. Returns the rows of ``out`` for these weights and sizes as a ``DataFrame``.
+    """
+    from tqdm.std import tqdm
+
+    files = sorted(Path(weights).glob("*.pt"))
+    if not files:
+        raise FileNotFoundError(f"no weights (*.pt) in {weights}: train the runs first (seed 0 saves its final weights)")
+    sizes = [int(m) for m in sizes]
+    if not sizes:
+        raise ValueError("sizes must list at least one number of legs to test on")
+    for m in sizes:
+        if m < 4 or m % 2:
+            raise ValueError(f"test sizes must be even numbers of legs of at least 4; got {m}")
+    episodes = check_positive_int(episodes, "episodes")
+    rows = out.read()
+    have = set(rows[["model", "n", "seed", "n_test"]].itertuples(index=False, name=None)) if not rows.empty else set()
+    wanted = set()
+    bar = tqdm(total=0, desc="transfer", unit="eval", disable=not progress, file=sys.stderr, ncols=100)
+    for path in files:
+        model, n, seed = parse_weights_name(path)
+        tests = [m for m in sizes if model != "mlp" or m == n]  # the MLP's input is sized for its own centipede
+        wanted |= {(model, n, seed, m) for m in tests}
+        missing = [m for m in tests if (model, n, seed, m) not in have]
+        if not missing:
+            continue
+        policy = make_policy(model, n)
+        policy.load_state_dict(torch.load(path, weights_only=True))
+        policy.eval()
+        bar.total += len(missing)
+        for m in missing:
+            ret, length = evaluate(policy, m, episodes)
+            out.append({"model": model, "n": n, "seed": seed, "n_test": m, "eval_return": ret, "eval_length": length,
+                        **{k: v for k, v in run_metadata(seed, command).items() if k != "seed"}})
+            bar.update()
+    bar.close()
+    rows = out.read()
+    return rows[[key in wanted for key in rows[["model", "n", "seed", "n_test"]].itertuples(index=False, name=None)]].reset_index(drop=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated, from " + ", ".join(MODELS))
@@ -161,10 +223,16 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ch05"), help="folder of resumable PPO checkpoints")
     parser.add_argument("--weights", type=Path, default=results_path("ch05_weights"), help="folder of final weights (seed 0)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--transfer", default=None, metavar="SIZES",
+                        help="instead of training: evaluate every policy in --weights on these comma-separated sizes")
+    parser.add_argument("--transfer-out", type=Path, default=results_path("ch05_transfer.csv"), help="CSV file of the transfer matrix")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     os.environ.setdefault("DGLBACKEND", "pytorch")
     command = "python -m gnnrl_lite.experiments.centipede " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    if args.transfer is not None:
+        transfer(args.weights, [int(s) for s in args.transfer.split(",")], args.eval_episodes, out=ResultsFile(args.transfer_out), command=command)
+        return 0
     out = ResultsFile(args.out)
     for n in (int(s) for s in args.sizes.split(",")):
         for seed in (int(s) for s in args.seeds.split(",")):  # seed-major: every model gets seed 0 first
