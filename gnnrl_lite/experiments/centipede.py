@@ -188,19 +188,19 @@ def transfer(weights: Path, sizes, episodes: int, *, out: ResultsFile, command: 
     episodes = check_positive_int(episodes, "episodes")
     rows = out.read()
     have = set(rows[["model", "n", "seed", "n_test"]].itertuples(index=False, name=None)) if not rows.empty else set()
-    wanted = set()
-    bar = tqdm(total=0, desc="transfer", unit="eval", disable=not progress, file=sys.stderr, ncols=100)
+    plan, wanted = [], set()  # (file, model, legs, seed, test sizes still to evaluate)
     for path in files:
         model, n, seed = parse_weights_name(path)
         tests = [m for m in sizes if model != "mlp" or m == n]  # the MLP's input is sized for its own centipede
         wanted |= {(model, n, seed, m) for m in tests}
-        missing = [m for m in tests if (model, n, seed, m) not in have]
+        plan.append((path, model, n, seed, [m for m in tests if (model, n, seed, m) not in have]))
+    bar = tqdm(total=sum(len(p[-1]) for p in plan), desc="transfer", unit="eval", disable=not progress, file=sys.stderr, ncols=100)
+    for path, model, n, seed, missing in plan:
         if not missing:
             continue
         policy = make_policy(model, n)
         policy.load_state_dict(torch.load(path, weights_only=True))
         policy.eval()
-        bar.total += len(missing)
         for m in missing:
             ret, length = evaluate(policy, m, episodes)
             out.append({"model": model, "n": n, "seed": seed, "n_test": m, "eval_return": ret, "eval_length": length,
