@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -157,11 +158,10 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
 
 def parse_weights_name(path: Path) -> tuple[str, int, int]:
     """``(model, legs, seed)`` from a weights file named like ``snowflake-n6-s0.pt`` (as :func:`run` saves them)."""
-    parts = Path(path).stem.split("-")
-    if len(parts) != 3 or parts[0] not in MODELS or not parts[1][:1] == "n" or not parts[2][:1] == "s" \
-            or not parts[1][1:].isdigit() or not parts[2][1:].isdigit():
+    match = re.fullmatch(rf"({'|'.join(MODELS)})-n(\d+)-s(\d+)", Path(path).stem)
+    if match is None:
         raise ValueError(f"weights files are named <model>-n<legs>-s<seed>.pt with model in {MODELS}; got {Path(path).name!r}")
-    return parts[0], int(parts[1][1:]), int(parts[2][1:])
+    return match[1], int(match[2]), int(match[3])
 
 
 def transfer(weights: Path, sizes, episodes: int, *, out: ResultsFile, command: str | None = None, progress: bool = True):
