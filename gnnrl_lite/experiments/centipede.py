@@ -62,7 +62,11 @@ def ppo_config(total_timesteps: int, num_envs: int = 8):
     - rollouts are ``num_envs`` fixed-length segments (8 x 256 steps) rather than complete episodes,
       and the value of the last observation is bootstrapped at time-limit truncations, where the
       papers never bootstrap (:math:`\delta = r - V` at every episode's last step);
-    - advantages are normalised per minibatch, not per batch.
+    - advantages are normalised per minibatch, not per batch;
+    - sampled actions are clipped to the action space, :math:`[-1, 1]`, before the environment
+      steps, so the control cost :math:`c \sum_j a_j^2` is charged on the clipped action (the
+      papers' environment charges the action it is given, before MuJoCo's control clamp);
+      log-probabilities are those of the unclipped sample.
 
     The KL per update and clip fraction of Chapter 5 are measured under these settings for all three
     models alike.
