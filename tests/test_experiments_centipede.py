@@ -128,3 +128,13 @@ def test_main_transfer_evaluates_saved_weights_instead_of_training(tmp_path):
     rows = ResultsFile(out).read()
     assert rows["n_test"].tolist() == [4, 6] and rows["command"].str.contains("--transfer 4,6").all()
     assert not (tmp_path / "never.csv").exists()  # nothing trained
+
+
+@pytest.mark.parametrize("bad", [dict(eval_every=0), dict(eval_episodes=0), dict(steps=-1), dict(num_envs=2.5)])
+def test_run_rejects_non_positive_counts(tmp_path, bad):
+    kw = dict(out=ResultsFile(tmp_path / "r.csv"), checkpoints=tmp_path / "ck", weights=tmp_path / "w",
+              eval_every=64, eval_episodes=1, num_envs=2)
+    steps = bad.pop("steps", 128)
+    with pytest.raises(ValueError, match="positive integer"):
+        exp.run("mlp", 4, 0, steps, **{**kw, **bad})
+    assert not (tmp_path / "r.csv").exists()

@@ -117,6 +117,9 @@ def run(model: str, n: int, seed: int, steps: int, *, out: ResultsFile, checkpoi
     from ..envs import make_vec_env
     from ..envs.centipede import CentipedeEnv
 
+    for name, value in (("steps", steps), ("eval_every", eval_every), ("eval_episodes", eval_episodes), ("num_envs", num_envs)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     run_id = f"{model}-n{n}-s{seed}"
     rows = out.read()
     written = set(rows.loc[rows["attempt"] == run_id, "step"].astype(int)) if not rows.empty else set()
